@@ -1,0 +1,182 @@
+// buildApp(): the shared resources (db, Redis, queues, mail) and the front router over every tenant.
+// Tests and server.ts both use it; server.ts only adds the process concerns (listen, signals).
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Queue } from 'bullmq'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import pino from 'pino'
+import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db/index.ts'
+import { createMailOutbox } from './plugins/mail/index.ts'
+import ops from './routes/ops/index.ts'
+import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
+import { TenantRouter } from './tenants/router.ts'
+import type { TenantConfig } from './tenants/schema.ts'
+import { EMAIL_QUEUE, InProcessMailRunner, startEmailWorker } from './workers/email.worker.ts'
+import { createMailTransport, type MailTransport } from './workers/mail-transport.ts'
+import type { Worker } from 'bullmq'
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).version
+
+export interface AppOptions {
+  /** postgres:// URL; absent → embedded PGlite in `dataDir`. */
+  databaseUrl?: string
+  dataDir?: string
+  /** PostgreSQL schema for this app's tables (tests isolate runs this way). */
+  dbSchema?: string
+  /** Run migrations at start (default true). */
+  migrate?: boolean
+  /** redis:// URL; absent → single-node mode: jobs run in-process, rate limits in memory. */
+  redisUrl?: string
+  smtpUrl?: string
+  outboxDir?: string
+  /** Run the job processors in this process (default: true without Redis; with Redis, the caller decides). */
+  runWorkers?: boolean
+  /** A folder of tenant files, or inline tenant documents (validated the same way). */
+  tenantsDir?: string
+  tenants?: unknown[]
+  /** Default base URL for tenants without publicUrl; may be set after listen(). */
+  publicBaseUrl?: string
+  trustProxy?: boolean | string | string[]
+  logger?: FastifyBaseLogger | pino.LoggerOptions | false
+  /** Tenant ids whose instances are built at start instead of on first request. */
+  eagerTenants?: string[]
+}
+
+export interface App {
+  server: http.Server
+  router: TenantRouter
+  db: DatabaseHandle
+  log: FastifyBaseLogger
+  redis: Redis | null
+  /** Errors from tenant files refused at start or on reload. */
+  tenantErrors: TenantError[]
+  setPublicBaseUrl (url: string): void
+  listen (opts?: { port?: number, host?: string }): Promise<string>
+  /** Re-reads the tenants folder: changed tenants swap, removed ones stop, bad files are refused. */
+  reloadTenants (): Promise<TenantError[]>
+  close (): Promise<void>
+}
+
+export const REDACT = [
+  'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-user-key"]', 'req.headers.cookie',
+  '*.password', '*.token', '*.access_token', '*.client_secret', '*.clientSecret', '*.consumerSecret'
+]
+
+export async function buildApp (opts: AppOptions = {}): Promise<App> {
+  const log: FastifyBaseLogger = opts.logger && typeof (opts.logger as FastifyBaseLogger).child === 'function'
+    ? opts.logger as FastifyBaseLogger
+    : pino(opts.logger === false ? { enabled: false } : { level: process.env.LOG_LEVEL ?? 'info', redact: REDACT, ...(opts.logger as pino.LoggerOptions | undefined) }) as unknown as FastifyBaseLogger
+
+  const db = await createDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, schema: opts.dbSchema })
+  const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()]
+  try {
+    if (opts.migrate !== false) await migrateToLatest(db.db)
+
+    let redis: Redis | null = null
+    let queue: Queue | null = null
+    let runner: InProcessMailRunner | null = null
+    let worker: Worker | null = null
+    const transport: MailTransport = createMailTransport({ smtpUrl: opts.smtpUrl, outboxDir: opts.outboxDir, log })
+    closers.unshift(() => transport.close())
+    if (opts.redisUrl) {
+      // Producers fail fast (no offline queue): a request must not hang on Redis; the outbox relay covers it.
+      redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
+      redis.on('error', (err) => log.warn({ err: err.message }, 'redis'))
+      // Start even when Redis is down: mail waits in the outbox, readiness says what is missing.
+      await redis.connect().catch((err: Error) => log.error({ err: err.message }, 'redis is not reachable at start; retrying in the background'))
+      queue = new Queue(EMAIL_QUEUE, { connection: redis })
+      queue.on('error', (err) => log.warn({ err: err.message }, 'email queue'))
+      closers.unshift(() => queue!.close(), () => redis!.quit().catch(() => redis!.disconnect()))
+      if (opts.runWorkers) {
+        worker = startEmailWorker({ connection: new Redis(opts.redisUrl, { maxRetriesPerRequest: null }), db: db.db, transport, log })
+        closers.unshift(() => worker!.close())
+      }
+    } else {
+      log.warn('REDIS_URL is not set: single-node mode (jobs run in this process, rate limits are per process)')
+      if (opts.runWorkers !== false) {
+        runner = new InProcessMailRunner({ db: db.db, transport, log })
+        closers.unshift(() => runner!.close())
+      }
+    }
+    const mail = createMailOutbox({ queue, runner, log })
+
+    let publicBaseUrl = opts.publicBaseUrl ?? ''
+    const opsApp: FastifyInstance = Fastify({ loggerInstance: log.child({ tenant: null }), disableRequestLogging: true })
+    const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
+    if (redis) checks.redis = () => redis!.ping()
+    await opsApp.register(ops, { checks })
+    await opsApp.ready()
+    closers.unshift(() => opsApp.close())
+
+    const router = new TenantRouter({
+      db: db.db, mail, redis, log, publicBaseUrl: () => publicBaseUrl, trustProxy: opts.trustProxy ?? false, version: VERSION
+    }, (req, res) => opsApp.routing(req, res), ['/healthz', '/readyz', '/metrics'])
+    closers.unshift(() => router.close())
+
+    const tenantErrors: TenantError[] = []
+    if (opts.tenants) {
+      for (const [i, doc] of opts.tenants.entries()) {
+        const res = parseTenant(`inline[${i}]`, JSON.stringify(doc))
+        if (!res.config) throw new TenantConfigError(res.errors)
+        await router.upsert(res.config)
+      }
+    }
+    const reloadTenants = async (): Promise<TenantError[]> => {
+      if (!opts.tenantsDir) return []
+      const { tenants, errors } = await loadTenantDir(opts.tenantsDir)
+      const seen = new Set<string>()
+      for (const t of tenants) {
+        seen.add(t.config.id)
+        try {
+          const r = await router.upsert(t.config, t.file)
+          if (r !== 'unchanged') log.info({ tenant: t.config.id, file: t.file }, `tenant ${r}`)
+        } catch (err) {
+          errors.push({ file: t.file, path: '', message: `cannot build: ${(err as Error).message}` })
+        }
+      }
+      const badFiles = new Set(errors.map((e) => e.file))
+      for (const id of router.ids()) {
+        const file = router.fileOf(id)
+        // A tenant whose file turned bad keeps its last good config; one whose file is gone stops.
+        if (!seen.has(id) && file && !badFiles.has(file)) { router.remove(id); log.info({ tenant: id }, 'tenant removed') }
+      }
+      for (const e of errors) log.error({ file: e.file, path: e.path }, `tenant refused: ${formatTenantError(e)}`)
+      tenantErrors.splice(0, tenantErrors.length, ...errors)
+      return errors
+    }
+    await reloadTenants()
+    if (opts.eagerTenants?.length) await router.warm(opts.eagerTenants)
+
+    const server = http.createServer({ keepAliveTimeout: 72_000 }, router.handle)
+    closers.unshift(() => new Promise<void>((resolve) => {
+      if (!server.listening) { resolve(); return }
+      server.close(() => resolve())
+      server.closeIdleConnections()
+    }))
+
+    let closed: Promise<void> | null = null
+    return {
+      server, router, db, log, redis, tenantErrors, reloadTenants,
+      setPublicBaseUrl (url) { publicBaseUrl = url.replace(/\/$/, '') },
+      async listen ({ port = 3000, host = '127.0.0.1' } = {}) {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject)
+          server.listen(port, host, () => { server.off('error', reject); resolve() })
+        })
+        const addr = server.address() as AddressInfo
+        const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+        if (!publicBaseUrl) publicBaseUrl = url
+        return url
+      },
+      close () {
+        closed ??= (async () => { for (const c of closers) { try { await c() } catch (err) { log.warn({ err }, 'error while closing') } } })()
+        return closed
+      }
+    }
+  } catch (err) {
+    for (const c of closers) { try { await c() } catch { /* already failing */ } }
+    throw err
+  }
+}

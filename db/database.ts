@@ -1,0 +1,105 @@
+// The Database type: one interface per table, as Kysely's own example app does.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+type Json = ColumnType<Record<string, unknown>, string | Record<string, unknown> | undefined, string | Record<string, unknown>>
+
+export interface UsersTable {
+  id: Generated<string> // bigserial: numeric ids for dialects that show them (syncano)
+  uuid: Generated<string>
+  tenant_id: string
+  email: string | null
+  email_verified: Generated<boolean>
+  username: string | null
+  given_name: string | null
+  family_name: string | null
+  display_name: string | null
+  photo: string | null
+  locale: string | null
+  referral_code: string | null
+  password_hash: string | null
+  attributes: Json // dialect-specific profile attributes (capture form fields, …)
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface IdentitiesTable {
+  id: Generated<string>
+  tenant_id: string
+  user_id: string
+  provider_type: string // the provider *type* (google, github…), so aliases share identities
+  provider_name: string // the configured key the user came through, for display
+  subject: string
+  issuer: string | null
+  email: string | null
+  email_verified: Generated<boolean>
+  profile: Json
+  created_at: Generated<Date>
+}
+
+export interface SessionsTable {
+  id: Generated<string>
+  tenant_id: string
+  user_id: string
+  kind: string // token | access | refresh | user_key
+  token_hash: string
+  client_id: string | null
+  source: string | null // what issued it (e.g. the hash of the authorization code), so a replay can revoke it
+  created_at: Generated<Date>
+  expires_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface OneTimeTokensTable {
+  id: Generated<string>
+  tenant_id: string
+  purpose: string
+  token_hash: string
+  user_id: string | null
+  data: Json
+  created_at: Generated<Date>
+  expires_at: Timestamp
+  consumed_at: NullableTimestamp
+}
+
+export interface EmailOutboxTable {
+  id: Generated<string>
+  tenant_id: string
+  to_address: string
+  from_address: string
+  subject: string
+  text_body: string
+  html_body: string | null
+  created_at: Generated<Date>
+  claimed_at: NullableTimestamp
+  sent_at: NullableTimestamp
+  attempts: Generated<number>
+  last_error: string | null
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>
+  tenant_id: string
+  user_id: string | null
+  type: string
+  data: Json
+  created_at: Generated<Date>
+}
+
+export interface Database {
+  users: UsersTable
+  identities: IdentitiesTable
+  sessions: SessionsTable
+  one_time_tokens: OneTimeTokensTable
+  email_outbox: EmailOutboxTable
+  audit_events: AuditEventsTable
+}
+
+export type User = Selectable<UsersTable>
+export type NewUser = Insertable<UsersTable>
+export type UserUpdate = Updateable<UsersTable>
+export type Identity = Selectable<IdentitiesTable>
+export type Session = Selectable<SessionsTable>
+export type OneTimeToken = Selectable<OneTimeTokensTable>
+export type OutboxRow = Selectable<EmailOutboxTable>

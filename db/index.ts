@@ -1,0 +1,96 @@
+// The storage door: a Kysely<Database> on PostgreSQL (DATABASE_URL) or on embedded PGlite,
+// plus the migrator. Both return int8 as string and timestamptz as Date, so callers see one shape.
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely'
+import pg from 'pg'
+import type { Database } from './database.ts'
+
+export type { Database } from './database.ts'
+export * from './database.ts'
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent the embedded PGlite engine is used. */
+  url?: string
+  /** PGlite data directory (default `.data/pglite`); `memory://` for a throwaway database. */
+  dataDir?: string
+  /** PostgreSQL schema to work in (tests use one per run for isolation); created if missing. */
+  schema?: string
+  /** Pool size for PostgreSQL. */
+  poolSize?: number
+}
+
+export interface DatabaseHandle {
+  db: Kysely<Database>
+  engine: 'postgres' | 'pglite'
+  close (): Promise<void>
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+export async function createDatabase (opts: DatabaseOptions = {}): Promise<DatabaseHandle> {
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
+    throw new Error(`invalid schema name ${JSON.stringify(opts.schema)}`)
+  }
+  if (opts.url) {
+    if (opts.schema) {
+      const admin = new pg.Client({ connectionString: opts.url })
+      await admin.connect()
+      try { await admin.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`) } finally { await admin.end() }
+    }
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 10,
+      // search_path per connection keeps every query (and the migrator) inside the run's schema.
+      options: opts.schema ? `-c search_path=${opts.schema}` : undefined
+    })
+    pool.on('error', () => { /* idle client errors surface on the next query */ })
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    return { db, engine: 'postgres', close: () => db.destroy() }
+  }
+  const { PGlite, types } = await import('@electric-sql/pglite')
+  const { PGliteDialect } = await import('kysely-pglite-dialect')
+  const dataDir = opts.dataDir ?? '.data/pglite'
+  if (!dataDir.includes('://')) await fs.mkdir(dataDir, { recursive: true })
+  const client = new PGlite(dataDir, {
+    // Same shapes as node-postgres: int8 stays a string (ids), timestamptz becomes Date.
+    parsers: { [types.INT8]: (v: string) => v }
+  })
+  await client.waitReady
+  if (opts.schema) {
+    await client.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`)
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) })
+  return {
+    db,
+    engine: 'pglite',
+    async close () { await db.destroy(); if (!client.closed) await client.close() }
+  }
+}
+
+const migrationsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
+
+/** Loads migrations from db/migrations, in file-name order. */
+class DirectoryMigrationProvider implements MigrationProvider {
+  async getMigrations (): Promise<Record<string, Migration>> {
+    const files = (await fs.readdir(migrationsDir)).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort()
+    const out: Record<string, Migration> = {}
+    for (const f of files) out[f.replace(/\.(ts|js)$/, '')] = await import(path.join(migrationsDir, f))
+    return out
+  }
+}
+
+export async function migrateToLatest (db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? error}`)
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+export async function ping (db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db)
+}

@@ -1,0 +1,108 @@
+// Social login resolution (DESIGN 4.3): find the identity, else apply the tenant's linking rule, else register.
+import { sql } from 'kysely'
+import type { Identity, User } from '../../db/index.ts'
+import type { NormalizedProfile } from '../providers/types.ts'
+import { inTransaction, isUniqueViolation, type Executor } from './executor.ts'
+import { createUser, findIdentity, findUserByEmail, insertIdentity, recordEvent, userFieldsFromProfile, type UserFields } from './users.ts'
+
+export type LinkingRule = 'reject' | 'verified-email'
+
+export interface ResolveSocialLoginInput {
+  tenantId: string
+  linking: LinkingRule
+  profile: NormalizedProfile
+  /** An address the client supplied because the provider gave none; never counts as verified. */
+  suppliedEmail?: string | null
+  /** When true and no email is known, the outcome is `no-email` instead of a new account. */
+  requireEmail?: boolean
+  /** When false, an unknown identity yields `not-registered` instead of a new account (two-step registration). */
+  register?: boolean
+  /** Extra fields for a new account (referral code, locale, dialect attributes). */
+  newUser?: UserFields
+}
+
+export type SocialLoginOutcome =
+  | { kind: 'login', isNew: false, user: User, identity: Identity }
+  | { kind: 'linked', isNew: false, user: User, identity: Identity }
+  | { kind: 'created', isNew: true, user: User, identity: Identity }
+  | { kind: 'email-in-use', isNew: false, existingUser: User, email: string }
+  | { kind: 'no-email' }
+  | { kind: 'not-registered', email: string | null }
+
+/**
+ * Resolves a provider profile to an account. Concurrent first logins of one identity create one
+ * user: the transaction holds an advisory lock on (tenant, provider type, subject); a race on the
+ * same email from two different identities ends as `email-in-use` for the loser.
+ */
+export async function resolveSocialLogin (db: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {
+  try {
+    return await inTransaction(db, (trx) => resolveLocked(trx, input))
+  } catch (err) {
+    if (!isUniqueViolation(err) || db.isTransaction) throw err
+    return inTransaction(db, (trx) => resolveLocked(trx, input)) // the other writer has committed: decide again
+  }
+}
+
+async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {
+  const { tenantId, profile } = input
+  await lockIdentity(trx, tenantId, profile.providerType, profile.subject)
+
+  const identity = await findIdentity(trx, tenantId, profile.providerType, profile.subject)
+  if (identity) {
+    const user = await trx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', identity.user_id).executeTakeFirstOrThrow()
+    await recordEvent(trx, tenantId, 'login', user.id, { provider: profile.providerName })
+    return { kind: 'login', isNew: false, user, identity }
+  }
+
+  const providerEmail = profile.email ? profile.email.trim() : null
+  const email = providerEmail || (input.suppliedEmail ? input.suppliedEmail.trim() : null) || null
+  const emailVerified = providerEmail !== null && profile.emailVerified
+
+  if (email) {
+    const existing = await findUserByEmail(trx, tenantId, email)
+    if (existing) {
+      // Never link on an unverified address: both sides must be verified and the tenant must opt in.
+      if (input.linking === 'verified-email' && emailVerified && existing.email_verified) {
+        const linked = await insertIdentity(trx, tenantId, existing.id, profile)
+        await recordEvent(trx, tenantId, 'link', existing.id, { provider: profile.providerName })
+        return { kind: 'linked', isNew: false, user: existing, identity: linked }
+      }
+      return { kind: 'email-in-use', isNew: false, existingUser: existing, email }
+    }
+  } else if (input.requireEmail) {
+    return { kind: 'no-email' }
+  }
+
+  if (input.register === false) return { kind: 'not-registered', email }
+
+  const user = await createUser(trx, tenantId, {
+    ...userFieldsFromProfile(profile),
+    ...input.newUser,
+    email,
+    email_verified: email !== null && emailVerified
+  })
+  const created = await insertIdentity(trx, tenantId, user.id, profile)
+  await recordEvent(trx, tenantId, 'register', user.id, { provider: profile.providerName })
+  return { kind: 'created', isNew: true, user, identity: created }
+}
+
+export type AttachOutcome =
+  | { kind: 'attached', identity: Identity }
+  | { kind: 'already-attached', identity: Identity }
+  | { kind: 'owned-by-other', identity: Identity }
+
+/** Adds a social identity to an account the caller has already authenticated (an explicit merge). */
+export async function attachIdentity (db: Executor, tenantId: string, userId: string, profile: NormalizedProfile): Promise<AttachOutcome> {
+  return inTransaction(db, async (trx) => {
+    await lockIdentity(trx, tenantId, profile.providerType, profile.subject)
+    const existing = await findIdentity(trx, tenantId, profile.providerType, profile.subject)
+    if (existing) return { kind: existing.user_id === userId ? 'already-attached' : 'owned-by-other', identity: existing }
+    const identity = await insertIdentity(trx, tenantId, userId, profile)
+    await recordEvent(trx, tenantId, 'merge', userId, { provider: profile.providerName })
+    return { kind: 'attached', identity }
+  })
+}
+
+async function lockIdentity (trx: Executor, tenantId: string, providerType: string, subject: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${JSON.stringify([tenantId, providerType, subject])}, 0))`.execute(trx)
+}

@@ -1,0 +1,82 @@
+// Users and identities: reads, updates, creation. Every query is scoped by tenant_id.
+import { sql } from 'kysely'
+import type { Identity, NewUser, User } from '../../db/index.ts'
+import type { NormalizedProfile } from '../providers/types.ts'
+import type { Executor } from './executor.ts'
+
+export async function getUser (db: Executor, tenantId: string, userId: string): Promise<User | undefined> {
+  if (!/^\d{1,18}$/.test(String(userId))) return undefined
+  return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst()
+}
+
+export async function getUserByUuid (db: Executor, tenantId: string, uuid: string): Promise<User | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(uuid)) return undefined
+  return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('uuid', '=', uuid).executeTakeFirst()
+}
+
+export async function findUserByEmail (db: Executor, tenantId: string, email: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where(sql`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst()
+}
+
+export type UserFields = Partial<Pick<User,
+  'email' | 'email_verified' | 'username' | 'given_name' | 'family_name' | 'display_name' | 'photo' | 'locale' | 'referral_code' | 'password_hash'
+>> & { attributes?: Record<string, unknown> }
+
+export async function createUser (db: Executor, tenantId: string, fields: UserFields): Promise<User> {
+  const values: NewUser = { ...fields, tenant_id: tenantId, attributes: JSON.stringify(fields.attributes ?? {}) }
+  return db.insertInto('users').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+/** Updates a user of this tenant; `attributes` are merged into the stored ones. */
+export async function updateUser (db: Executor, tenantId: string, userId: string, fields: UserFields): Promise<User | undefined> {
+  const { attributes, ...rest } = fields
+  const set: Record<string, unknown> = { ...rest, updated_at: sql`now()` }
+  if (attributes) set.attributes = sql`attributes || ${JSON.stringify(attributes)}::jsonb`
+  return db.updateTable('users').set(set).where('tenant_id', '=', tenantId).where('id', '=', userId)
+    .returningAll().executeTakeFirst()
+}
+
+export async function listIdentities (db: Executor, tenantId: string, userId: string): Promise<Identity[]> {
+  return db.selectFrom('identities').selectAll().where('tenant_id', '=', tenantId).where('user_id', '=', userId)
+    .orderBy('id').execute()
+}
+
+export async function findIdentity (db: Executor, tenantId: string, providerType: string, subject: string): Promise<Identity | undefined> {
+  return db.selectFrom('identities').selectAll()
+    .where('tenant_id', '=', tenantId).where('provider_type', '=', providerType).where('subject', '=', subject)
+    .executeTakeFirst()
+}
+
+export async function insertIdentity (db: Executor, tenantId: string, userId: string, profile: NormalizedProfile): Promise<Identity> {
+  return db.insertInto('identities').values({
+    tenant_id: tenantId,
+    user_id: userId,
+    provider_type: profile.providerType,
+    provider_name: profile.providerName,
+    subject: profile.subject,
+    issuer: profile.issuer,
+    email: profile.email,
+    email_verified: profile.emailVerified,
+    profile: JSON.stringify(profile.raw ?? {})
+  }).returningAll().executeTakeFirstOrThrow()
+}
+
+/** User fields a new account takes from a provider profile. */
+export function userFieldsFromProfile (p: NormalizedProfile): UserFields {
+  return {
+    email: p.email,
+    email_verified: p.email !== null && p.emailVerified,
+    username: p.username,
+    given_name: p.givenName,
+    family_name: p.familyName,
+    display_name: p.displayName,
+    photo: p.photo
+  }
+}
+
+export async function recordEvent (db: Executor, tenantId: string, type: string, userId: string | null, data: Record<string, unknown> = {}): Promise<void> {
+  await db.insertInto('audit_events').values({ tenant_id: tenantId, user_id: userId, type, data: JSON.stringify(data) }).execute()
+}

@@ -1,0 +1,15 @@
+// Tenant options of the by-link dialect (seed 001): `dialects["by-link"]`.
+import { Type, type Static } from '@sinclair/typebox'
+
+export const ByLinkOptionsSchema = Type.Object({
+  linkUrl: Type.String({ pattern: '^https?://.*\\{token\\}', description: 'Link mailed to the user; `{token}` is replaced by the magic-link token.' }),
+  tokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 86400, default: 900, description: 'Magic-link lifetime in seconds.' }),
+  debugLinks: Type.Boolean({ default: false, description: 'UNSAFE outside development: echo the link as `_debug_auth_link` in the response. Logs a warning at boot when on.' }),
+  sessionTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued `Token`s; null or absent: until logout.' }))
+}, { additionalProperties: false, description: 'Magic-link email login and social login with a client key; `Authorization: Token …`.' })
+export type ByLinkOptions = Static<typeof ByLinkOptionsSchema>
+
+/** OpenAPI security schemes this dialect's routes name in `security`. */
+export const securitySchemes = {
+  TokenAuth: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'The word `Token`, a space, then the token a login returned: `Authorization: Token <token>`.' }
+}

@@ -1,0 +1,15 @@
+// Tenant options of the oauth-confirm dialect (seed 002): `dialects["oauth-confirm"]`.
+import { Type, type Static } from '@sinclair/typebox'
+
+export const OAuthConfirmOptionsSchema = Type.Object({
+  confirmUrl: Type.String({ pattern: '^https?://.*\\{confirmation\\}', description: 'Frontend URL the callback redirects to; `{confirmation}` is replaced by the one-time confirmation.' }),
+  errorUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'Frontend URL for failed callbacks (`?error=<code>` is appended); absent: the callback answers 400.' })),
+  languages: Type.Optional(Type.Array(Type.String({ minLength: 2 }), { description: 'Accepted `language` codes; default: the tenant locales and their primary subtags.' })),
+  stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 600, description: 'Lifetime of an init state.' }),
+  confirmationTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 300, description: 'Lifetime of a confirmation.' }),
+  sessionTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued tokens; null or absent: until revoked.' }))
+}, { additionalProperties: false, description: '/oauth/init → provider → /oauth/callback/from/:provider → frontend confirmation → /oauth/login.' })
+export type OAuthConfirmOptions = Static<typeof OAuthConfirmOptionsSchema>
+
+/** OpenAPI security schemes this dialect's routes name in `security` (none: its routes are public steps of the flow). */
+export const securitySchemes = {}

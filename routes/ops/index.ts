@@ -1,0 +1,38 @@
+// Process-level routes outside any tenant: liveness, readiness, and the JSON 404 for unknown tenants.
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+
+export interface OpsOptions {
+  /** Named readiness checks; each resolves when its dependency answers. */
+  checks: Record<string, () => Promise<unknown>>
+}
+
+const Health = Type.Object({ status: Type.String() })
+const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) })
+
+export default async function ops (app: FastifyInstance, opts: OpsOptions): Promise<void> {
+  app.get('/healthz', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', { schema: { response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
+    const entries = await Promise.all(Object.entries(opts.checks).map(async ([name, check]) => {
+      try {
+        await withTimeout(check(), 2000)
+        return [name, 'ok'] as const
+      } catch (err) {
+        return [name, `unavailable: ${(err as Error).message}`.slice(0, 200)] as const
+      }
+    }))
+    const checks = Object.fromEntries(entries)
+    const ok = entries.every(([, v]) => v === 'ok')
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
+  })
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'unknown_tenant', message: `No tenant serves ${req.headers.host ?? 'this host'}${(req.url ?? '').split('?')[0]}` })
+  })
+}
+
+function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout
+  return Promise.race([p, new Promise<T>((_r, reject) => { t = setTimeout(() => reject(new Error('timed out')), ms) })]).finally(() => clearTimeout(t))
+}

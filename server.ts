@@ -1,0 +1,112 @@
+// Process entry: `serve` (default), `worker`, `migrate`, `tenants check [dir]`.
+// Reads the environment once, builds through app.ts, and owns signals and the one shutdown path.
+import { watch } from 'node:fs'
+import closeWithGrace from 'close-with-grace'
+import { Redis } from 'ioredis'
+import pino from 'pino'
+import { buildApp, REDACT } from './app.ts'
+import { createDatabase, migrateToLatest } from './db/index.ts'
+import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
+import { startEmailWorker } from './workers/email.worker.ts'
+import { createMailTransport } from './workers/mail-transport.ts'
+
+const env = {
+  port: Number(process.env.PORT ?? 3000),
+  host: process.env.HOST ?? '127.0.0.1',
+  databaseUrl: process.env.DATABASE_URL || undefined,
+  redisUrl: process.env.REDIS_URL || undefined,
+  smtpUrl: process.env.SMTP_URL || undefined,
+  tenantsDir: process.env.TENANTS_DIR ?? 'tenants',
+  publicBaseUrl: process.env.PUBLIC_BASE_URL || undefined,
+  trustProxy: parseTrustProxy(process.env.TRUST_PROXY),
+  production: process.env.NODE_ENV === 'production',
+  runWorkers: process.env.RUN_WORKERS
+}
+
+function parseTrustProxy (v: string | undefined): boolean | string | string[] {
+  if (!v || v === 'false') return false
+  if (v === 'true') return true
+  return v.includes(',') ? v.split(',').map((s) => s.trim()) : v
+}
+
+function fail (message: string): never {
+  console.error(message)
+  process.exit(1)
+}
+
+const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: REDACT })
+const [command = 'serve', sub, arg] = process.argv.slice(2)
+
+if (!Number.isInteger(env.port) || env.port < 0 || env.port > 65535) fail(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`)
+
+switch (command) {
+  case 'serve': await serve(); break
+  case 'worker': await worker(); break
+  case 'migrate': await migrate(); break
+  case 'tenants':
+    if (sub !== 'check') fail('usage: server.ts tenants check [dir]')
+    await tenantsCheck(arg ?? env.tenantsDir)
+    break
+  default: fail(`unknown command ${JSON.stringify(command)}: use serve | worker | migrate | tenants check [dir]`)
+}
+
+async function serve (): Promise<void> {
+  const app = await buildApp({
+    databaseUrl: env.databaseUrl,
+    redisUrl: env.redisUrl,
+    smtpUrl: env.smtpUrl,
+    tenantsDir: env.tenantsDir,
+    publicBaseUrl: env.publicBaseUrl,
+    trustProxy: env.trustProxy,
+    // With Redis, production runs `npm run worker` separately; development keeps one process.
+    runWorkers: env.runWorkers !== undefined ? env.runWorkers === '1' || env.runWorkers === 'true' : !env.production,
+    logger: log as never
+  })
+  const url = await app.listen({ port: env.port, host: env.host })
+  log.info({ url, tenants: app.router.ids().length, refused: app.tenantErrors.length }, `Vestibule listening on ${url} (try ${url}/t/demo/openapi.json)`)
+
+  let pending: NodeJS.Timeout | null = null
+  const reload = (why: string) => {
+    if (pending) clearTimeout(pending)
+    pending = setTimeout(() => { pending = null; log.info(`reloading tenants (${why})`); void app.reloadTenants() }, 150)
+  }
+  process.on('SIGHUP', () => reload('SIGHUP'))
+  if (process.env.TENANTS_WATCH !== '0') {
+    try { watch(env.tenantsDir, { persistent: false }, () => reload('file change')) } catch (err) { log.warn({ err }, 'cannot watch the tenants folder; use SIGHUP to reload') }
+  }
+  closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000) }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an error')
+    else log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+}
+
+async function worker (): Promise<void> {
+  if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
+  const db = await createDatabase({ url: env.databaseUrl })
+  const transport = createMailTransport({ smtpUrl: env.smtpUrl, log })
+  const w = startEmailWorker({ connection: new Redis(env.redisUrl!, { maxRetriesPerRequest: null }), db: db.db, transport, log: log as never })
+  log.info('worker started')
+  closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 30_000) }, async () => {
+    await w.close()
+    transport.close()
+    await db.close()
+  })
+}
+
+async function migrate (): Promise<void> {
+  const db = await createDatabase({ url: env.databaseUrl })
+  try {
+    const ran = await migrateToLatest(db.db)
+    console.log(ran.length ? `applied: ${ran.join(', ')}` : 'database is up to date')
+  } finally { await db.close() }
+}
+
+async function tenantsCheck (dir: string): Promise<void> {
+  let result
+  try { result = await loadTenantDir(dir) } catch (err) { fail(`cannot read ${dir}: ${(err as Error).message}`) }
+  for (const t of result.tenants) console.log(`ok     ${t.file} (${t.config.id})`)
+  for (const e of result.errors) console.error(`error  ${formatTenantError(e)}`)
+  if (result.errors.length) process.exit(1)
+  console.log(`${result.tenants.length} tenant(s) valid`)
+}

@@ -1,0 +1,144 @@
+// Loads tenant files (JSON or YAML) from a folder: ${ENV} interpolation, schema defaults and checks,
+// and cross-field rules. Every error names the file, the JSON path and the reason.
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Value } from '@sinclair/typebox/value'
+import YAML from 'yaml'
+import { TenantSchema, type TenantConfig } from './schema.ts'
+
+export interface TenantError { file: string, path: string, message: string }
+export interface LoadedTenant { file: string, config: TenantConfig }
+
+export class TenantConfigError extends Error {
+  readonly errors: TenantError[]
+  constructor (errors: TenantError[]) {
+    super(errors.map(formatTenantError).join('\n'))
+    this.name = 'TenantConfigError'
+    this.errors = errors
+  }
+}
+
+export function formatTenantError (e: TenantError): string {
+  return `${e.file}: ${e.path || '/'}: ${e.message}`
+}
+
+const checker = TypeCompiler.Compile(TenantSchema)
+const TENANT_FILE = /\.(json|ya?ml)$/i
+
+export function isTenantFile (name: string): boolean {
+  return TENANT_FILE.test(name) && !name.endsWith('.schema.json') && !name.startsWith('.')
+}
+
+/** Parses, interpolates and validates one tenant document. */
+export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv = process.env): { config?: TenantConfig, errors: TenantError[] } {
+  let raw: unknown
+  try {
+    raw = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text)
+  } catch (err) {
+    return { errors: [{ file, path: '', message: `cannot parse: ${(err as Error).message}` }] }
+  }
+  const errors: TenantError[] = []
+  const interpolated = interpolate(raw, '', env, (p, name) => errors.push({ file, path: p, message: `environment variable ${name} is not set` }))
+  if (errors.length) return { errors }
+  const withDefaults = Value.Default(TenantSchema, interpolated)
+  for (const e of checker.Errors(withDefaults)) {
+    errors.push({ file, path: e.path, message: e.message })
+    if (errors.length >= 20) break
+  }
+  if (errors.length) return { errors }
+  const config = withDefaults as TenantConfig
+  errors.push(...crossChecks(file, config))
+  return errors.length ? { errors } : { config, errors }
+}
+
+/** Reads every tenant file in `dir`; a bad file is reported and skipped, the others load. */
+export async function loadTenantDir (dir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ tenants: LoadedTenant[], errors: TenantError[] }> {
+  const names = (await fs.readdir(dir)).filter(isTenantFile).sort()
+  const tenants: LoadedTenant[] = []
+  const errors: TenantError[] = []
+  const texts = await Promise.all(names.map((n) => fs.readFile(path.join(dir, n), 'utf8')))
+  const ids = new Map<string, string>()
+  const hosts = new Map<string, string>()
+  names.forEach((name, i) => {
+    const file = path.join(dir, name)
+    const res = parseTenant(file, texts[i], env)
+    if (!res.config) { errors.push(...res.errors); return }
+    const clash = uniqueness(file, res.config, ids, hosts)
+    if (clash.length) { errors.push(...clash); return }
+    tenants.push({ file, config: res.config })
+  })
+  return { tenants, errors }
+}
+
+export async function loadTenantFile (file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ config?: TenantConfig, errors: TenantError[] }> {
+  let text: string
+  try { text = await fs.readFile(file, 'utf8') } catch (err) {
+    return { errors: [{ file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] }
+  }
+  return parseTenant(file, text, env)
+}
+
+function uniqueness (file: string, c: TenantConfig, ids: Map<string, string>, hosts: Map<string, string>): TenantError[] {
+  const out: TenantError[] = []
+  const other = ids.get(c.id)
+  if (other) out.push({ file, path: '/id', message: `tenant id "${c.id}" is already used by ${other}` })
+  c.hosts.forEach((h, i) => {
+    const owner = hosts.get(h.toLowerCase())
+    if (owner) out.push({ file, path: `/hosts/${i}`, message: `host "${h}" is already served by ${owner}` })
+  })
+  if (!out.length) {
+    ids.set(c.id, file)
+    for (const h of c.hosts) hosts.set(h.toLowerCase(), file)
+  }
+  return out
+}
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+function interpolate (v: unknown, p: string, env: NodeJS.ProcessEnv, missing: (path: string, name: string) => void): unknown {
+  if (typeof v === 'string') {
+    return v.replace(VAR, (_m, name: string) => {
+      const val = env[name]
+      if (val === undefined) { missing(p, name); return '' }
+      return val
+    })
+  }
+  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, `${p}/${i}`, env, missing))
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolate(x, `${p}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, env, missing)]))
+  }
+  return v
+}
+
+/** Rules a JSON schema cannot say: references between sections must resolve. */
+function crossChecks (file: string, c: TenantConfig): TenantError[] {
+  const out: TenantError[] = []
+  const err = (p: string, message: string) => out.push({ file, path: p, message })
+  if (!c.locales.includes(c.defaultLocale)) err('/defaultLocale', `"${c.defaultLocale}" is not one of locales (${c.locales.join(', ')})`)
+  const clientIds = new Set<string>()
+  c.clients.forEach((cl, i) => {
+    if (clientIds.has(cl.id)) err(`/clients/${i}/id`, `duplicate client id "${cl.id}"`)
+    clientIds.add(cl.id)
+    if (cl.defaultFlow !== undefined) {
+      const flow = c.flows.find((f) => f.name === cl.defaultFlow)
+      if (!flow) err(`/clients/${i}/defaultFlow`, `no flow named "${cl.defaultFlow}"`)
+      else if (cl.defaultFlowVersion !== undefined && !flow.versions.some((v) => v.version === cl.defaultFlowVersion)) {
+        err(`/clients/${i}/defaultFlowVersion`, `flow "${cl.defaultFlow}" has no version "${cl.defaultFlowVersion}"`)
+      }
+    }
+  })
+  const instanceNames = new Set<string>()
+  c.instances.forEach((inst, i) => {
+    if (instanceNames.has(inst.name)) err(`/instances/${i}/name`, `duplicate instance "${inst.name}"`)
+    instanceNames.add(inst.name)
+  })
+  c.flows.forEach((f, i) => f.versions.forEach((v, j) => {
+    if (v.version === 'HEAD') err(`/flows/${i}/versions/${j}/version`, 'HEAD is not a publishable version')
+  }))
+  const backends = c.dialects.syncano?.backends ?? []
+  backends.forEach((b, i) => { if (!c.providers[b]) err(`/dialects/syncano/backends/${i}`, `no provider named "${b}"`) })
+  if (c.dialects.syncano && c.instances.length === 0) err('/instances', 'the syncano dialect needs at least one instance')
+  if (c.dialects['by-link'] && c.clients.length === 0) err('/clients', 'the by-link dialect needs at least one client (client_key)')
+  if (c.dialects.capture && c.clients.length === 0) err('/clients', 'the capture dialect needs at least one client')
+  return out
+}

@@ -1,0 +1,104 @@
+// Builds one tenant's Fastify instance from its config: shared services in, that tenant's dialect
+// plugins, OpenAPI document and error envelopes out. Instances are small and built on first use.
+import { randomUUID } from 'node:crypto'
+import formbody from '@fastify/formbody'
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/index.ts'
+import { serializerCompiler, validatorCompiler } from '../plugins/compilers.ts'
+import type { MailOutbox } from '../plugins/mail/types.ts'
+import { createProviderRegistry } from '../plugins/providers/index.ts'
+import requestLog from '../plugins/request-log.ts'
+import type { TenantContext } from '../plugins/tenant/context.ts'
+import { dialectNames, dialects, loadDialect } from './dialects.ts'
+import type { TenantConfig } from './schema.ts'
+
+export interface SharedServices {
+  db: Kysely<Database>
+  mail: MailOutbox
+  redis: Redis | null
+  log: FastifyBaseLogger
+  /** e.g. http://127.0.0.1:3000 — the default base of tenants without a publicUrl. */
+  publicBaseUrl: () => string
+  trustProxy: boolean | string | string[]
+  version: string
+}
+
+export function tenantPublicUrl (config: TenantConfig, shared: Pick<SharedServices, 'publicBaseUrl'>): string {
+  return config.publicUrl ?? `${shared.publicBaseUrl()}/t/${config.id}`
+}
+
+export function tenantContext (config: TenantConfig, shared: SharedServices): TenantContext {
+  const clients = new Map(config.clients.map((c) => [c.id, c]))
+  return {
+    id: config.id,
+    hosts: config.hosts,
+    publicUrl: tenantPublicUrl(config, shared),
+    frontendUrl: config.frontendUrl ?? null,
+    locales: config.locales,
+    defaultLocale: config.defaultLocale,
+    linking: config.linking,
+    clients: config.clients,
+    instances: config.instances,
+    flows: config.flows,
+    email: config.email,
+    rateLimits: config.rateLimits ?? {},
+    providers: createProviderRegistry(config.providers),
+    db: shared.db,
+    mail: shared.mail,
+    redis: shared.redis,
+    client: (id: unknown) => (typeof id === 'string' ? clients.get(id) : undefined)
+  }
+}
+
+export async function buildTenantApp (config: TenantConfig, shared: SharedServices): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: shared.log.child({ tenant: config.id }),
+    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    trustProxy: shared.trustProxy,
+    bodyLimit: 64 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    return503OnClosing: false
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  const ctx = tenantContext(config, shared)
+  app.decorate('tenant', ctx)
+  await app.register(requestLog)
+  await app.register(formbody, { bodyLimit: 64 * 1024 })
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: `Vestibule — ${config.id}`, version: shared.version, description: `Identity API of tenant \`${config.id}\`. Dialects: ${dialectNames.filter((d) => config.dialects[d]).join(', ') || 'none'}.` },
+      servers: [{ url: ctx.publicUrl }],
+      components: {
+        // Each mounted dialect contributes the schemes its routes name in `security`.
+        securitySchemes: Object.assign({}, ...dialectNames.filter((d) => config.dialects[d]).map((d) => dialects[d].securitySchemes ?? {}))
+      }
+    }
+  })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  // A route's own envelope wins; these are the tenant's last resort and never leak a stack.
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `Route ${req.method} ${req.url.split('?')[0]} not found` })
+  })
+  app.setErrorHandler((err: Error, req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode ?? 500
+    if (status >= 500) req.log.error({ err }, 'unhandled error')
+    reply.code(status >= 400 && status < 600 ? status : 500).send(status >= 500
+      ? { error: 'internal_error', request_id: req.id }
+      : { error: (err as { code?: string }).code ?? 'bad_request', message: err.message })
+  })
+
+  for (const name of dialectNames) {
+    const options = config.dialects[name]
+    if (options === undefined) continue
+    await app.register(await loadDialect(name), options)
+  }
+  await app.ready()
+  return app
+}

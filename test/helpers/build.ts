@@ -1,0 +1,92 @@
+// build(t): the app on real PostgreSQL (a fresh schema per call, dropped on teardown) or on PGlite,
+// listening on loopback; plus small HTTP helpers. Every test file isolates itself this way.
+import { randomBytes } from 'node:crypto'
+import http from 'node:http'
+import pg from 'pg'
+import { buildApp, type App, type AppOptions } from '../../app.ts'
+import { createDatabase, migrateToLatest, type DatabaseHandle } from '../../db/index.ts'
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+export type Engine = 'postgres' | 'pglite'
+interface Teardown { teardown (fn: () => unknown): void }
+
+export function uniqueName (prefix = 't'): string {
+  return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`
+}
+
+async function dropSchema (schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await c.connect()
+  try { await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`) } finally { await c.end() }
+}
+
+/** A migrated database on either engine, removed on teardown. */
+export async function testDatabase (t: Teardown, engine: Engine = 'postgres'): Promise<DatabaseHandle> {
+  if (engine === 'pglite') {
+    const h = await createDatabase({ dataDir: 'memory://' })
+    await migrateToLatest(h.db)
+    t.teardown(() => h.close())
+    return h
+  }
+  const schema = uniqueName('vst')
+  const h = await createDatabase({ url: TEST_DATABASE_URL, schema, poolSize: 20 })
+  await migrateToLatest(h.db)
+  t.teardown(async () => { await h.close(); await dropSchema(schema) })
+  return h
+}
+
+export interface Built {
+  app: App
+  url: string
+  /** fetch relative to the server root, e.g. api('/t/demo/openapi.json'). */
+  api (path: string, init?: RequestInit): Promise<Response>
+  schema: string | null
+}
+
+export async function build (t: Teardown, opts: AppOptions & { engine?: Engine } = {}): Promise<Built> {
+  const { engine = 'postgres', ...appOpts } = opts
+  const schema = engine === 'postgres' ? uniqueName('vst') : null
+  const app = await buildApp({
+    logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false,
+    ...(engine === 'postgres' ? { databaseUrl: TEST_DATABASE_URL, dbSchema: schema! } : { dataDir: 'memory://' }),
+    outboxDir: `.data/test-outbox/${schema ?? uniqueName('pgl')}`,
+    ...appOpts
+  })
+  const url = await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(async () => {
+    await app.close()
+    if (schema) await dropSchema(schema)
+  })
+  return { app, url, schema, api: (path, init) => fetch(url + path, init) }
+}
+
+/** A minimal valid tenant document; override what a test needs. */
+export function tenantDoc (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, email: { from: `${id} <no-reply@${id}.test>` }, ...extra }
+}
+
+/** JSON POST helper. */
+export function postJson (body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }
+}
+
+/** Form-encoded POST helper. */
+export function postForm (body: Record<string, string>, headers: Record<string, string> = {}): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() }
+}
+
+/** A request through node:http, for what fetch forbids (a Host header of our choice). */
+export function rawRequest (url: string, opts: { method?: string, headers?: Record<string, string>, body?: string } = {}): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, text: string, json: () => any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c) => { text += c })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }))
+    })
+    req.on('error', reject)
+    req.end(opts.body)
+  })
+}
