@@ -72,7 +72,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
   const db = await createDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, schema: opts.dbSchema })
   const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()]
   try {
-    if (opts.migrate !== false) await migrateToLatest(db.db)
+    if (opts.migrate !== false) await migrateToLatest(db.db, db.schema)
 
     let redis: Redis | null = null
     let queue: Queue | null = null

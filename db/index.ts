@@ -24,6 +24,8 @@ export interface DatabaseOptions {
 export interface DatabaseHandle {
   db: Kysely<Database>
   engine: 'postgres' | 'pglite'
+  /** The schema the tables live in, when not the default. */
+  schema?: string
   close (): Promise<void>
 }
 
@@ -47,7 +49,7 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
     })
     pool.on('error', () => { /* idle client errors surface on the next query */ })
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    return { db, engine: 'postgres', close: () => db.destroy() }
+    return { db, engine: 'postgres', schema: opts.schema, close: () => db.destroy() }
   }
   const { PGlite, types } = await import('@electric-sql/pglite')
   const { PGliteDialect } = await import('kysely-pglite-dialect')
@@ -65,6 +67,7 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
   return {
     db,
     engine: 'pglite',
+    schema: opts.schema,
     async close () { await db.destroy(); if (!client.closed) await client.close() }
   }
 }
@@ -81,8 +84,10 @@ class DirectoryMigrationProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest (db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() })
+/** Runs pending migrations. Name the schema when not the default: Kysely otherwise finds another
+ *  schema's migration tables by name and skips creating its own. */
+export async function migrateToLatest (db: Kysely<Database>, schema?: string): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider(), migrationTableSchema: schema })
   const { error, results } = await migrator.migrateToLatest()
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')

@@ -3,8 +3,10 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import YAML from 'yaml'
+import { createProviderRegistry, ProviderConfigError } from '../plugins/providers/index.ts'
 import { TenantSchema, type TenantConfig } from './schema.ts'
 
 export interface TenantError { file: string, path: string, message: string }
@@ -42,7 +44,10 @@ export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv 
   const interpolated = interpolate(raw, '', env, (p, name) => errors.push({ file, path: p, message: `environment variable ${name} is not set` }))
   if (errors.length) return { errors }
   const withDefaults = Value.Default(TenantSchema, interpolated)
-  for (const e of checker.Errors(withDefaults)) {
+  const seen = new Set<string>()
+  for (const e of explain(checker.Errors(withDefaults))) {
+    if (seen.has(e.path)) continue // TypeBox may say one thing twice ("required" and "expected string")
+    seen.add(e.path)
     errors.push({ file, path: e.path, message: e.message })
     if (errors.length >= 20) break
   }
@@ -50,6 +55,27 @@ export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv 
   const config = withDefaults as TenantConfig
   errors.push(...crossChecks(file, config))
   return errors.length ? { errors } : { config, errors }
+}
+
+/**
+ * Errors as an operator can act on them: a union failure ("Expected union value") is replaced by
+ * the errors of the member its `type` names (or the closest member), so a provider with a bad field
+ * reports /providers/<key>/<field>, not just /providers/<key>.
+ */
+function * explain (errors: Iterable<ValueError>): Generator<{ path: string, message: string }> {
+  for (const e of errors) {
+    const variants = (e.errors ?? []).map((it) => [...it])
+    if (variants.length === 0) { yield e; continue }
+    const typeMatches = variants.filter((v) => !v.some((x) => x.path === `${e.path}/type`))
+    const pool = typeMatches.length > 0 ? typeMatches : variants
+    const best = pool.reduce((a, b) => (b.length < a.length ? b : a))
+    if (best.length === 0 || typeMatches.length === 0) {
+      const t = (e.value as { type?: unknown } | null)?.type
+      yield { path: `${e.path}${t === undefined ? '' : '/type'}`, message: t === undefined ? e.message : `unknown type ${JSON.stringify(t)}` }
+      continue
+    }
+    yield * explain(best)
+  }
 }
 
 /** Reads every tenant file in `dir`; a bad file is reported and skipped, the others load. */
@@ -140,5 +166,11 @@ function crossChecks (file: string, c: TenantConfig): TenantError[] {
   if (c.dialects.syncano && c.instances.length === 0) err('/instances', 'the syncano dialect needs at least one instance')
   if (c.dialects['by-link'] && c.clients.length === 0) err('/clients', 'the by-link dialect needs at least one client (client_key)')
   if (c.dialects.capture && c.clients.length === 0) err('/clients', 'the capture dialect needs at least one client')
+  try {
+    createProviderRegistry(c.providers)
+  } catch (e) {
+    if (!(e instanceof ProviderConfigError)) throw e
+    err(`/providers/${e.provider}`, e.message)
+  }
   return out
 }

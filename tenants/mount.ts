@@ -30,7 +30,7 @@ export function tenantPublicUrl (config: TenantConfig, shared: Pick<SharedServic
   return config.publicUrl ?? `${shared.publicBaseUrl()}/t/${config.id}`
 }
 
-export function tenantContext (config: TenantConfig, shared: SharedServices): TenantContext {
+export function tenantContext (config: TenantConfig, shared: SharedServices, providers = createProviderRegistry(config.providers)): TenantContext {
   const clients = new Map(config.clients.map((c) => [c.id, c]))
   return {
     id: config.id,
@@ -45,7 +45,7 @@ export function tenantContext (config: TenantConfig, shared: SharedServices): Te
     flows: config.flows,
     email: config.email,
     rateLimits: config.rateLimits ?? {},
-    providers: createProviderRegistry(config.providers),
+    providers,
     db: shared.db,
     mail: shared.mail,
     redis: shared.redis,
@@ -65,7 +65,13 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  const ctx = tenantContext(config, shared)
+  const providers = createProviderRegistry(config.providers)
+  // OIDC discovery happens once per tenant build; a provider that cannot be reached now is logged
+  // and answers `unavailable` until it can, while the tenant's other providers keep working.
+  for (const [name, failure] of Object.entries(await providers.ready())) {
+    app.log.warn({ provider: name, error: failure.error, detail: failure.detail }, 'provider not ready')
+  }
+  const ctx = tenantContext(config, shared, providers)
   app.decorate('tenant', ctx)
   await app.register(requestLog)
   await app.register(formbody, { bodyLimit: 64 * 1024 })

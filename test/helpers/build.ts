@@ -32,7 +32,7 @@ export async function testDatabase (t: Teardown, engine: Engine = 'postgres'): P
   }
   const schema = uniqueName('vst')
   const h = await createDatabase({ url: TEST_DATABASE_URL, schema, poolSize: 20 })
-  await migrateToLatest(h.db)
+  await migrateToLatest(h.db, schema)
   t.teardown(async () => { await h.close(); await dropSchema(schema) })
   return h
 }

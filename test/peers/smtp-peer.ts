@@ -1,0 +1,119 @@
+// An SMTP server on 127.0.0.1:0 (smtp-server + mailparser) that captures every message for assertions.
+//
+//   const smtp = await startSmtpPeer()               // smtp.url = 'smtp://127.0.0.1:<port>' (SMTP_URL)
+//   const mail = await smtp.waitForMail('a@b.test', { timeoutMs: 5000 })  // { to, from, fromAddress, subject, text, html }
+//   smtp.messages                                     // everything received so far, in order
+//   await smtp.close()
+//
+// No TLS and no auth (any credentials are accepted), so nodemailer needs `ignoreTLS: true` or an
+// smtp:// URL without STARTTLS. waitForMail resolves with the first message (already received or
+// future) whose envelope or To/Cc holds `to` (case-insensitive) and that no earlier wait returned;
+// it rejects after timeoutMs (default 5000).
+import { SMTPServer } from 'smtp-server'
+import { simpleParser, type AddressObject } from 'mailparser'
+import type { AddressInfo } from 'node:net'
+import { createRequire } from 'node:module'
+
+// smtp-server 3.7 assigns `this.closed` on its Writable parser, which newer Node 20 releases define as a
+// getter only ("Cannot set property closed"). Give the parser its own accessor; nothing else changes.
+const { SMTPStream } = createRequire(import.meta.url)('smtp-server/lib/smtp-stream.js') as { SMTPStream: { prototype: object } }
+if (!Object.prototype.hasOwnProperty.call(SMTPStream.prototype, 'closed')) {
+  const flag = Symbol('smtpStreamClosed')
+  Object.defineProperty(SMTPStream.prototype, 'closed', {
+    configurable: true,
+    get (this: Record<symbol, boolean>) { return this[flag] ?? false },
+    set (this: Record<symbol, boolean>, v: boolean) { this[flag] = v }
+  })
+}
+
+export interface CapturedMail {
+  to: string[]
+  /** The From header as text, e.g. '"Acme" <no-reply@acme.app>'. */
+  from: string
+  /** Just the From address. */
+  fromAddress: string
+  subject: string
+  text: string
+  html: string
+  /** Envelope recipients (RCPT TO). */
+  envelopeTo: string[]
+  headers: Record<string, string>
+}
+
+export interface SmtpPeer {
+  url: string
+  host: string
+  port: number
+  messages: CapturedMail[]
+  waitForMail (to: string, opts?: { timeoutMs?: number }): Promise<CapturedMail>
+  close (): Promise<void>
+}
+
+export async function startSmtpPeer (): Promise<SmtpPeer> {
+  const messages: CapturedMail[] = []
+  const claimed = new Set<CapturedMail>()
+  const waiters: Array<{ to: string, resolve: (m: CapturedMail) => void }> = []
+
+  const matches = (m: CapturedMail, to: string) => [...m.to, ...m.envelopeTo].some((a) => a.toLowerCase() === to.toLowerCase())
+
+  function deliver (mail: CapturedMail) {
+    messages.push(mail)
+    const i = waiters.findIndex((w) => matches(mail, w.to))
+    if (i !== -1) {
+      claimed.add(mail)
+      waiters.splice(i, 1)[0].resolve(mail)
+    }
+  }
+
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onAuth (_auth, _session, cb) { cb(null, { user: 'peer' }) },
+    onData (stream, session, cb) {
+      simpleParser(stream).then((parsed) => {
+        const addrs = (v: AddressObject | AddressObject[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((a) => a.value.map((x) => x.address ?? '')).filter(Boolean)
+        deliver({
+          to: [...addrs(parsed.to), ...addrs(parsed.cc)],
+          from: parsed.from?.text ?? '',
+          fromAddress: parsed.from?.value[0]?.address ?? '',
+          subject: parsed.subject ?? '',
+          text: parsed.text ?? '',
+          html: typeof parsed.html === 'string' ? parsed.html : '',
+          envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+          headers: Object.fromEntries([...parsed.headers].map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
+        })
+        cb()
+      }, (err: Error) => cb(err))
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  server.on('error', () => {})
+  const port = (server.server.address() as AddressInfo).port
+
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    messages,
+    waitForMail (to, opts = {}) {
+      const found = messages.find((m) => !claimed.has(m) && matches(m, to))
+      if (found !== undefined) {
+        claimed.add(found)
+        return Promise.resolve(found)
+      }
+      return new Promise((resolve, reject) => {
+        const waiter = { to, resolve: (m: CapturedMail) => { clearTimeout(timer); resolve(m) } }
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1)
+          reject(new Error(`no mail for ${to} within ${opts.timeoutMs ?? 5000} ms (${messages.length} received)`))
+        }, opts.timeoutMs ?? 5000)
+        waiters.push(waiter)
+      })
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
