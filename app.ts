@@ -9,6 +9,7 @@ import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db/index.ts'
 import { createMailOutbox } from './plugins/mail/index.ts'
+import { quietRequests } from './plugins/request-log.ts'
 import ops from './routes/ops/index.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
 import { TenantRouter } from './tenants/router.ts'
@@ -103,7 +104,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     const mail = createMailOutbox({ queue, runner, log })
 
     let publicBaseUrl = opts.publicBaseUrl ?? ''
-    const opsApp: FastifyInstance = Fastify({ loggerInstance: log.child({ tenant: null }), disableRequestLogging: true })
+    const opsApp: FastifyInstance = Fastify({ loggerInstance: log.child({ tenant: null }), logController: quietRequests })
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
     await opsApp.register(ops, { checks })

@@ -10,7 +10,7 @@ import type { Database } from '../db/index.ts'
 import { serializerCompiler, validatorCompiler } from '../plugins/compilers.ts'
 import type { MailOutbox } from '../plugins/mail/types.ts'
 import { createProviderRegistry } from '../plugins/providers/index.ts'
-import requestLog from '../plugins/request-log.ts'
+import requestLog, { quietRequests } from '../plugins/request-log.ts'
 import type { TenantContext } from '../plugins/tenant/context.ts'
 import { dialectNames, dialects, loadDialect } from './dialects.ts'
 import type { TenantConfig } from './schema.ts'
@@ -56,7 +56,7 @@ export function tenantContext (config: TenantConfig, shared: SharedServices, pro
 export async function buildTenantApp (config: TenantConfig, shared: SharedServices): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: shared.log.child({ tenant: config.id }),
-    disableRequestLogging: true,
+    logController: quietRequests,
     genReqId: () => randomUUID(),
     trustProxy: shared.trustProxy,
     bodyLimit: 64 * 1024,

@@ -1,0 +1,18 @@
+// Bench child: boots the app over a tenants folder and reports boot time and memory to the parent over IPC.
+import { buildApp } from '../app.ts'
+
+const [tenantsDir, dbUrl, schema] = process.argv.slice(2)
+const t0 = performance.now()
+const app = await buildApp({ tenantsDir, databaseUrl: dbUrl, dbSchema: schema, logger: { level: 'error' }, redisUrl: process.env.BENCH_REDIS_URL || undefined })
+const url = await app.listen({ port: 0 })
+const bootMs = performance.now() - t0
+globalThis.gc?.()
+const mem = process.memoryUsage()
+process.send!({ type: 'ready', url, bootMs, rss: mem.rss, heapUsed: mem.heapUsed, tenants: app.router.ids().length, errors: app.tenantErrors.length })
+process.on('message', async (m: { type: string }) => {
+  if (m.type === 'stats') {
+    const mem = process.memoryUsage()
+    process.send!({ type: 'stats', rss: mem.rss, built: app.router.stats().built })
+  }
+  if (m.type === 'close') { await app.close(); process.exit(0) }
+})
