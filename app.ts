@@ -8,15 +8,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db/index.ts'
-import { createMailOutbox } from './plugins/mail/index.ts'
+import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import ops from './routes/ops/index.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
 import { TenantRouter } from './tenants/router.ts'
 import type { TenantConfig } from './tenants/schema.ts'
-import { EMAIL_QUEUE, InProcessMailRunner, startEmailWorker } from './workers/email.worker.ts'
+import { EMAIL_QUEUE, InProcessMailRunner } from './workers/email.worker.ts'
+import { startWorkers } from './workers/index.ts'
+import { startInProcessCleanup, type Schedule } from './workers/maintenance.worker.ts'
 import { createMailTransport, type MailTransport } from './workers/mail-transport.ts'
-import type { Worker } from 'bullmq'
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).version
 
@@ -30,6 +31,8 @@ export interface AppOptions {
   migrate?: boolean
   /** redis:// URL; absent → single-node mode: jobs run in-process, rate limits in memory. */
   redisUrl?: string
+  /** Prefix of every Redis key this deployment writes (queues, rate limits); default `vst`. */
+  redisPrefix?: string
   smtpUrl?: string
   outboxDir?: string
   /** Run the job processors in this process (default: true without Redis; with Redis, the caller decides). */
@@ -41,6 +44,8 @@ export interface AppOptions {
   publicBaseUrl?: string
   trustProxy?: boolean | string | string[]
   logger?: FastifyBaseLogger | pino.LoggerOptions | false
+  /** Job timings (tests shorten them). */
+  schedule?: Partial<Schedule>
   /** Tenant ids whose instances are built at start instead of on first request. */
   eagerTenants?: string[]
 }
@@ -51,6 +56,7 @@ export interface App {
   db: DatabaseHandle
   log: FastifyBaseLogger
   redis: Redis | null
+  mail: MailOutbox
   /** Errors from tenant files refused at start or on reload. */
   tenantErrors: TenantError[]
   setPublicBaseUrl (url: string): void
@@ -75,10 +81,10 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
   try {
     if (opts.migrate !== false) await migrateToLatest(db.db, db.schema)
 
+    const redisPrefix = opts.redisPrefix ?? 'vst'
     let redis: Redis | null = null
     let queue: Queue | null = null
     let runner: InProcessMailRunner | null = null
-    let worker: Worker | null = null
     const transport: MailTransport = createMailTransport({ smtpUrl: opts.smtpUrl, outboxDir: opts.outboxDir, log })
     closers.unshift(() => transport.close())
     if (opts.redisUrl) {
@@ -87,18 +93,19 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       redis.on('error', (err) => log.warn({ err: err.message }, 'redis'))
       // Start even when Redis is down: mail waits in the outbox, readiness says what is missing.
       await redis.connect().catch((err: Error) => log.error({ err: err.message }, 'redis is not reachable at start; retrying in the background'))
-      queue = new Queue(EMAIL_QUEUE, { connection: redis })
+      queue = new Queue(EMAIL_QUEUE, { connection: redis, prefix: redisPrefix })
       queue.on('error', (err) => log.warn({ err: err.message }, 'email queue'))
       closers.unshift(() => queue!.close(), () => redis!.quit().catch(() => redis!.disconnect()))
       if (opts.runWorkers) {
-        worker = startEmailWorker({ connection: new Redis(opts.redisUrl, { maxRetriesPerRequest: null }), db: db.db, transport, log })
-        closers.unshift(() => worker!.close())
+        const workers = await startWorkers({ redisUrl: opts.redisUrl, prefix: redisPrefix, db: db.db, transport, log, schedule: opts.schedule })
+        closers.unshift(() => workers.close())
       }
     } else {
       log.warn('REDIS_URL is not set: single-node mode (jobs run in this process, rate limits are per process)')
       if (opts.runWorkers !== false) {
         runner = new InProcessMailRunner({ db: db.db, transport, log })
-        closers.unshift(() => runner!.close())
+        const cleanup = startInProcessCleanup(db.db, log, opts.schedule?.cleanupEveryMs, opts.schedule?.cleanup)
+        closers.unshift(() => runner!.close(), () => cleanup.close())
       }
     }
     const mail = createMailOutbox({ queue, runner, log })
@@ -159,7 +166,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
 
     let closed: Promise<void> | null = null
     return {
-      server, router, db, log, redis, tenantErrors, reloadTenants,
+      server, router, db, log, redis, mail, tenantErrors, reloadTenants,
       setPublicBaseUrl (url) { publicBaseUrl = url.replace(/\/$/, '') },
       async listen ({ port = 3000, host = '127.0.0.1' } = {}) {
         await new Promise<void>((resolve, reject) => {

@@ -2,12 +2,11 @@
 // Reads the environment once, builds through app.ts, and owns signals and the one shutdown path.
 import { watch } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
-import { Redis } from 'ioredis'
 import pino from 'pino'
 import { buildApp, REDACT } from './app.ts'
 import { createDatabase, migrateToLatest } from './db/index.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
-import { startEmailWorker } from './workers/email.worker.ts'
+import { startWorkers } from './workers/index.ts'
 import { createMailTransport } from './workers/mail-transport.ts'
 
 const env = {
@@ -15,6 +14,7 @@ const env = {
   host: process.env.HOST ?? '127.0.0.1',
   databaseUrl: process.env.DATABASE_URL || undefined,
   redisUrl: process.env.REDIS_URL || undefined,
+  redisPrefix: process.env.REDIS_PREFIX || 'vst',
   smtpUrl: process.env.SMTP_URL || undefined,
   tenantsDir: process.env.TENANTS_DIR ?? 'tenants',
   publicBaseUrl: process.env.PUBLIC_BASE_URL || undefined,
@@ -54,6 +54,7 @@ async function serve (): Promise<void> {
   const app = await buildApp({
     databaseUrl: env.databaseUrl,
     redisUrl: env.redisUrl,
+    redisPrefix: env.redisPrefix,
     smtpUrl: env.smtpUrl,
     tenantsDir: env.tenantsDir,
     publicBaseUrl: env.publicBaseUrl,
@@ -85,10 +86,12 @@ async function worker (): Promise<void> {
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
   const db = await createDatabase({ url: env.databaseUrl })
   const transport = createMailTransport({ smtpUrl: env.smtpUrl, log })
-  const w = startEmailWorker({ connection: new Redis(env.redisUrl!, { maxRetriesPerRequest: null }), db: db.db, transport, log: log as never })
-  log.info('worker started')
-  closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 30_000) }, async () => {
-    await w.close()
+  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8) })
+  log.info('worker started: email delivery, token cleanup, outbox relay')
+  closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 30_000) }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'worker shutting down after an error')
+    else log.info({ signal }, 'worker shutting down')
+    await workers.close()
     transport.close()
     await db.close()
   })

@@ -19,11 +19,11 @@ export function emailJob (outboxId: string): { name: string, data: { outboxId: s
   }
 }
 
-export function startEmailWorker (opts: { connection: ConnectionOptions, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number }): Worker {
+export function startEmailWorker (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number }): Worker {
   const worker = new Worker(EMAIL_QUEUE, async (job) => {
     const result = await deliverOutboxRow(opts.db, opts.transport, String(job.data.outboxId))
     return result
-  }, { connection: opts.connection, concurrency: opts.concurrency ?? 8, autorun: true })
+  }, { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true })
   worker.on('error', (err) => opts.log.error({ err }, 'email worker error'))
   worker.on('failed', (job, err) => opts.log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'mail delivery failed'))
   return worker

@@ -52,6 +52,7 @@ export async function build (t: Teardown, opts: AppOptions & { engine?: Engine }
     logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false,
     ...(engine === 'postgres' ? { databaseUrl: TEST_DATABASE_URL, dbSchema: schema! } : { dataDir: 'memory://' }),
     outboxDir: `.data/test-outbox/${schema ?? uniqueName('pgl')}`,
+    redisPrefix: uniqueName('vsttest'), // queues and limits of parallel test files never meet
     ...appOpts
   })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })

@@ -1,0 +1,59 @@
+// Token cleanup: deletes expired one-time tokens and dead sessions in bounded batches, each its own
+// short statement, so a million expired rows never hold locks or a transaction for long.
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../db/index.ts'
+
+export interface CleanupOptions {
+  /** Rows per DELETE statement. */
+  batchSize?: number
+  /** Keep consumed/expired one-time tokens this long (replay detection answers "replayed" meanwhile). */
+  tokenRetentionSeconds?: number
+  /** Keep revoked or expired sessions this long (audit, refresh-token replay detection). */
+  sessionRetentionSeconds?: number
+  /** Stop after this many batches per table in one run (the next run continues). */
+  maxBatches?: number
+  /** Pause between batches, to leave the database to the hot paths. */
+  pauseMs?: number
+}
+
+export interface CleanupResult { oneTimeTokens: number, sessions: number, batches: number }
+
+export async function cleanupExpired (db: Kysely<Database>, opts: CleanupOptions = {}): Promise<CleanupResult> {
+  const batchSize = opts.batchSize ?? 5000
+  const tokenKeep = opts.tokenRetentionSeconds ?? 3600
+  const sessionKeep = opts.sessionRetentionSeconds ?? 86400
+  const maxBatches = opts.maxBatches ?? 1000
+  const pauseMs = opts.pauseMs ?? 10
+  const result: CleanupResult = { oneTimeTokens: 0, sessions: 0, batches: 0 }
+
+  for (let i = 0; i < maxBatches; i++) {
+    const r = await sql<{ n: string }>`
+      WITH doomed AS (
+        SELECT id FROM one_time_tokens
+        WHERE expires_at < now() - make_interval(secs => ${tokenKeep})
+        LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+      )
+      DELETE FROM one_time_tokens t USING doomed WHERE t.id = doomed.id`.execute(db)
+    const n = Number(r.numAffectedRows ?? 0)
+    result.oneTimeTokens += n
+    result.batches++
+    if (n < batchSize) break
+    if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+  }
+  for (let i = 0; i < maxBatches; i++) {
+    const r = await sql`
+      WITH doomed AS (
+        SELECT id FROM sessions
+        WHERE (expires_at IS NOT NULL AND expires_at < now() - make_interval(secs => ${sessionKeep}))
+           OR (revoked_at IS NOT NULL AND revoked_at < now() - make_interval(secs => ${sessionKeep}))
+        LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+      )
+      DELETE FROM sessions s USING doomed WHERE s.id = doomed.id`.execute(db)
+    const n = Number(r.numAffectedRows ?? 0)
+    result.sessions += n
+    result.batches++
+    if (n < batchSize) break
+    if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+  }
+  return result
+}
