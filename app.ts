@@ -9,6 +9,7 @@ import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db/index.ts'
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
+import { observeJob, setQueueDepthSource } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import ops from './routes/ops/index.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
@@ -44,6 +45,8 @@ export interface AppOptions {
   publicBaseUrl?: string
   trustProxy?: boolean | string | string[]
   logger?: FastifyBaseLogger | pino.LoggerOptions | false
+  /** Bearer token /metrics requires (METRICS_TOKEN); open when unset. */
+  metricsToken?: string
   /** Job timings (tests shorten them). */
   schedule?: Partial<Schedule>
   /** Tenant ids whose instances are built at start instead of on first request. */
@@ -97,24 +100,32 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       queue.on('error', (err) => log.warn({ err: err.message }, 'email queue'))
       closers.unshift(() => queue!.close(), () => redis!.quit().catch(() => redis!.disconnect()))
       if (opts.runWorkers) {
-        const workers = await startWorkers({ redisUrl: opts.redisUrl, prefix: redisPrefix, db: db.db, transport, log, schedule: opts.schedule })
+        const workers = await startWorkers({ redisUrl: opts.redisUrl, prefix: redisPrefix, db: db.db, transport, log, schedule: opts.schedule, observe: observeJob })
         closers.unshift(() => workers.close())
       }
     } else {
       log.warn('REDIS_URL is not set: single-node mode (jobs run in this process, rate limits are per process)')
       if (opts.runWorkers !== false) {
-        runner = new InProcessMailRunner({ db: db.db, transport, log })
+        runner = new InProcessMailRunner({ db: db.db, transport, log, observe: observeJob })
         const cleanup = startInProcessCleanup(db.db, log, opts.schedule?.cleanupEveryMs, opts.schedule?.cleanup)
         closers.unshift(() => runner!.close(), () => cleanup.close())
       }
     }
     const mail = createMailOutbox({ queue, runner, log })
+    const emailQueue = queue
+    setQueueDepthSource(emailQueue
+      ? async () => Object.entries(await emailQueue.getJobCounts('waiting', 'active', 'delayed', 'failed'))
+        .map(([state, count]) => ({ queue: EMAIL_QUEUE, state, count }))
+      : async () => {
+        const r = await db.db.selectFrom('email_outbox').select((eb) => eb.fn.countAll<string>().as('n')).where('sent_at', 'is', null).executeTakeFirstOrThrow()
+        return [{ queue: 'outbox', state: 'pending', count: Number(r.n) }]
+      })
 
     let publicBaseUrl = opts.publicBaseUrl ?? ''
     const opsApp: FastifyInstance = Fastify({ loggerInstance: log.child({ tenant: null }), logController: quietRequests })
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
-    await opsApp.register(ops, { checks })
+    await opsApp.register(ops, { checks, metricsToken: opts.metricsToken })
     await opsApp.ready()
     closers.unshift(() => opsApp.close())
 

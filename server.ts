@@ -1,10 +1,12 @@
 // Process entry: `serve` (default), `worker`, `migrate`, `tenants check [dir]`.
 // Reads the environment once, builds through app.ts, and owns signals and the one shutdown path.
 import { watch } from 'node:fs'
+import http from 'node:http'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { buildApp, REDACT } from './app.ts'
 import { createDatabase, migrateToLatest } from './db/index.ts'
+import { observeJob, registry } from './plugins/metrics.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
 import { startWorkers } from './workers/index.ts'
 import { createMailTransport } from './workers/mail-transport.ts'
@@ -59,6 +61,7 @@ async function serve (): Promise<void> {
     tenantsDir: env.tenantsDir,
     publicBaseUrl: env.publicBaseUrl,
     trustProxy: env.trustProxy,
+    metricsToken: process.env.METRICS_TOKEN || undefined,
     // With Redis, production runs `npm run worker` separately; development keeps one process.
     runWorkers: env.runWorkers !== undefined ? env.runWorkers === '1' || env.runWorkers === 'true' : !env.production,
     logger: log as never
@@ -86,11 +89,20 @@ async function worker (): Promise<void> {
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
   const db = await createDatabase({ url: env.databaseUrl })
   const transport = createMailTransport({ smtpUrl: env.smtpUrl, log })
-  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8) })
+  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8), observe: observeJob })
   log.info('worker started: email delivery, token cleanup, outbox relay')
+  // A worker has no HTTP server of its own; METRICS_PORT gives Prometheus its job counters.
+  let metricsServer: http.Server | null = null
+  if (process.env.METRICS_PORT) {
+    metricsServer = http.createServer((req, res) => {
+      if (req.url !== '/metrics') { res.writeHead(404).end(); return }
+      registry.metrics().then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body), () => res.writeHead(500).end())
+    }).listen(Number(process.env.METRICS_PORT), env.host)
+  }
   closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 30_000) }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'worker shutting down after an error')
     else log.info({ signal }, 'worker shutting down')
+    metricsServer?.close()
     await workers.close()
     transport.close()
     await db.close()

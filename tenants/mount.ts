@@ -73,7 +73,7 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   }
   const ctx = tenantContext(config, shared, providers)
   app.decorate('tenant', ctx)
-  await app.register(requestLog)
+  await app.register(requestLog, { tenant: config.id })
   await app.register(formbody, { bodyLimit: 64 * 1024 })
   await app.register(swagger, {
     openapi: {

@@ -19,13 +19,19 @@ export function emailJob (outboxId: string): { name: string, data: { outboxId: s
   }
 }
 
-export function startEmailWorker (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number }): Worker {
+export type ObserveJob = (queue: string, outcome: 'completed' | 'failed') => void
+
+export function startEmailWorker (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number, observe?: ObserveJob }): Worker {
   const worker = new Worker(EMAIL_QUEUE, async (job) => {
     const result = await deliverOutboxRow(opts.db, opts.transport, String(job.data.outboxId))
     return result
   }, { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true })
   worker.on('error', (err) => opts.log.error({ err }, 'email worker error'))
-  worker.on('failed', (job, err) => opts.log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'mail delivery failed'))
+  worker.on('failed', (job, err) => {
+    opts.observe?.(EMAIL_QUEUE, 'failed')
+    opts.log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'mail delivery failed')
+  })
+  worker.on('completed', () => opts.observe?.(EMAIL_QUEUE, 'completed'))
   return worker
 }
 
@@ -39,7 +45,10 @@ export class InProcessMailRunner {
   readonly #sweep: NodeJS.Timeout
   #closed = false
 
-  constructor (opts: { db: Kysely<Database>, transport: MailTransport, log: Log, sweepSeconds?: number }) {
+  readonly #observe?: ObserveJob
+
+  constructor (opts: { db: Kysely<Database>, transport: MailTransport, log: Log, sweepSeconds?: number, observe?: ObserveJob }) {
+    this.#observe = opts.observe
     this.#db = opts.db
     this.#transport = opts.transport
     this.#log = opts.log
@@ -55,7 +64,9 @@ export class InProcessMailRunner {
     if (this.#closed) return
     try {
       await deliverOutboxRow(this.#db, this.#transport, id)
+      this.#observe?.(EMAIL_QUEUE, 'completed')
     } catch (err) {
+      this.#observe?.(EMAIL_QUEUE, 'failed')
       if (attempt >= 8 || this.#closed) { this.#log.error({ outboxId: id, err: (err as Error).message }, 'mail delivery gave up'); return }
       const t = setTimeout(() => { this.#timers.delete(t); this.enqueue([id], attempt + 1) }, 1000 * 2 ** (attempt - 1))
       this.#timers.add(t)

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
-import { EMAIL_QUEUE, startEmailWorker } from './email.worker.ts'
+import { EMAIL_QUEUE, startEmailWorker, type ObserveJob } from './email.worker.ts'
 import type { MailTransport } from './mail-transport.ts'
 import { startMaintenance, type Schedule } from './maintenance.worker.ts'
 
@@ -12,14 +12,14 @@ interface Log { info: (o: object, m?: string) => void, warn: (o: object, m?: str
 
 export interface Workers { close (): Promise<void> }
 
-export async function startWorkers (opts: { redisUrl: string, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number, schedule?: Partial<Schedule> }): Promise<Workers> {
+export async function startWorkers (opts: { redisUrl: string, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number, schedule?: Partial<Schedule>, observe?: ObserveJob }): Promise<Workers> {
   // Workers block on Redis commands: no per-request retry limit (BullMQ's guidance).
   const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
   connection.on('error', (err) => opts.log.warn({ err: err.message }, 'worker redis'))
-  const email = startEmailWorker({ connection, prefix: opts.prefix, db: opts.db, transport: opts.transport, log: opts.log, concurrency: opts.concurrency })
+  const email = startEmailWorker({ connection, prefix: opts.prefix, db: opts.db, transport: opts.transport, log: opts.log, concurrency: opts.concurrency, observe: opts.observe })
   const emailQueue = new Queue(EMAIL_QUEUE, { connection, prefix: opts.prefix })
   emailQueue.on('error', (err) => opts.log.warn({ err: err.message }, 'email queue'))
-  const maintenance = startMaintenance({ connection, prefix: opts.prefix, db: opts.db, emailQueue, log: opts.log, schedule: opts.schedule })
+  const maintenance = startMaintenance({ connection, prefix: opts.prefix, db: opts.db, emailQueue, log: opts.log, schedule: opts.schedule, observe: opts.observe })
   return {
     async close () {
       // Finish the jobs under way, then let go of Redis.

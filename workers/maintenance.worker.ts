@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
 import { cleanupExpired, type CleanupOptions } from './cleanup.processor.ts'
 import { pendingOutboxIds } from './email.processor.ts'
-import { emailJob } from './email.worker.ts'
+import { emailJob, type ObserveJob } from './email.worker.ts'
 
 export const MAINTENANCE_QUEUE = 'vestibule-maintenance'
 
@@ -42,7 +42,7 @@ export async function relayOutbox (db: Kysely<Database>, emailQueue: Queue, afte
   return relayed
 }
 
-export function startMaintenance (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, emailQueue: Queue, log: Log, schedule?: Partial<Schedule> }): { worker: Worker, queue: Queue, close: () => Promise<void> } {
+export function startMaintenance (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, emailQueue: Queue, log: Log, schedule?: Partial<Schedule>, observe?: ObserveJob }): { worker: Worker, queue: Queue, close: () => Promise<void> } {
   const schedule = { ...DEFAULT_SCHEDULE, ...opts.schedule }
   const queue = new Queue(MAINTENANCE_QUEUE, { connection: opts.connection, prefix: opts.prefix })
   queue.on('error', (err) => opts.log.warn({ err: err.message }, 'maintenance queue'))
@@ -67,7 +67,9 @@ export function startMaintenance (opts: { connection: ConnectionOptions, prefix?
     throw new Error(`unknown maintenance job ${job.name}`)
   }, { connection: opts.connection, prefix: opts.prefix, concurrency: 1 })
   worker.on('error', (err) => opts.log.error({ err }, 'maintenance worker error'))
+  worker.on('failed', () => opts.observe?.(MAINTENANCE_QUEUE, 'failed'))
   worker.on('completed', (job, result) => {
+    opts.observe?.(MAINTENANCE_QUEUE, 'completed')
     if (job.name === 'token-cleanup' && (result.oneTimeTokens || result.sessions)) opts.log.info({ ...result }, 'expired tokens deleted')
     if (job.name === 'outbox-relay' && result.relayed) opts.log.warn({ relayed: result.relayed }, 'outbox rows re-enqueued')
   })

@@ -1,6 +1,7 @@
 // Social login resolution (DESIGN 4.3): find the identity, else apply the tenant's linking rule, else register.
 import { sql } from 'kysely'
 import type { Identity, User } from '../../db/index.ts'
+import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, isUniqueViolation, type Executor } from './executor.ts'
 import { createUser, findIdentity, findUserByEmail, insertIdentity, recordEvent, userFieldsFromProfile, type UserFields } from './users.ts'
@@ -35,12 +36,15 @@ export type SocialLoginOutcome =
  * same email from two different identities ends as `email-in-use` for the loser.
  */
 export async function resolveSocialLogin (db: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {
+  let outcome: SocialLoginOutcome
   try {
-    return await inTransaction(db, (trx) => resolveLocked(trx, input))
+    outcome = await inTransaction(db, (trx) => resolveLocked(trx, input))
   } catch (err) {
     if (!isUniqueViolation(err) || db.isTransaction) throw err
-    return inTransaction(db, (trx) => resolveLocked(trx, input)) // the other writer has committed: decide again
+    outcome = await inTransaction(db, (trx) => resolveLocked(trx, input)) // the other writer has committed: decide again
   }
+  logins.inc({ tenant: input.tenantId, outcome: outcome.kind })
+  return outcome
 }
 
 async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {

@@ -1,10 +1,16 @@
-// Process-level routes outside any tenant: liveness, readiness, and the JSON 404 for unknown tenants.
+// Process-level routes outside any tenant: liveness, readiness, Prometheus metrics, and the JSON 404
+// for unknown tenants.
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { safeEqual } from '../../plugins/crypto.ts'
+import { credentialsFor } from '../../plugins/http-auth.ts'
+import { registry } from '../../plugins/metrics.ts'
 
 export interface OpsOptions {
   /** Named readiness checks; each resolves when its dependency answers. */
   checks: Record<string, () => Promise<unknown>>
+  /** When set, /metrics wants `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string
 }
 
 const Health = Type.Object({ status: Type.String() })
@@ -25,6 +31,16 @@ export default async function ops (app: FastifyInstance, opts: OpsOptions): Prom
     const checks = Object.fromEntries(entries)
     const ok = entries.every(([, v]) => v === 'ok')
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
+  })
+
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (opts.metricsToken) {
+      const given = credentialsFor(req.headers.authorization, 'Bearer')
+      if (!given || !safeEqual(given, opts.metricsToken)) {
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' })
+      }
+    }
+    return reply.type(registry.contentType).send(await registry.metrics())
   })
 
   app.setNotFoundHandler((req, reply) => {
