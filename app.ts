@@ -64,8 +64,9 @@ export interface App {
   tenantErrors: TenantError[]
   setPublicBaseUrl (url: string): void
   listen (opts?: { port?: number, host?: string }): Promise<string>
-  /** Re-reads the tenants folder: changed tenants swap, removed ones stop, bad files are refused. */
-  reloadTenants (): Promise<TenantError[]>
+  /** Re-reads the tenants folder: changed tenants swap, removed ones stop, bad files are refused.
+   *  With `broadcast`, every other node sharing this Redis (and prefix) re-reads its folder too. */
+  reloadTenants (opts?: { broadcast?: boolean }): Promise<TenantError[]>
   close (): Promise<void>
 }
 
@@ -142,8 +143,12 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
         await router.upsert(res.config)
       }
     }
-    const reloadTenants = async (): Promise<TenantError[]> => {
+    const reloadChannel = `${redisPrefix}:tenants:reload`
+    const reloadTenants = async ({ broadcast = false } = {}): Promise<TenantError[]> => {
       if (!opts.tenantsDir) return []
+      if (broadcast && redis) {
+        await redis.publish(reloadChannel, String(process.pid)).catch((err: Error) => log.warn({ err: err.message }, 'could not tell other nodes to reload tenants'))
+      }
       const { tenants, errors } = await loadTenantDir(opts.tenantsDir)
       const seen = new Set<string>()
       for (const t of tenants) {
@@ -166,6 +171,14 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       return errors
     }
     await reloadTenants()
+    if (redis && opts.tenantsDir) {
+      // Other nodes announce config changes here; each node re-reads its own copy of the folder.
+      const sub = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null })
+      sub.on('error', (err) => log.warn({ err: err.message }, 'tenant reload subscriber'))
+      sub.on('message', () => { void reloadTenants() })
+      await sub.subscribe(reloadChannel).catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to tenant reloads yet'))
+      closers.unshift(() => sub.quit().catch(() => sub.disconnect()))
+    }
     if (opts.eagerTenants?.length) await router.warm(opts.eagerTenants)
 
     const server = http.createServer({ keepAliveTimeout: 72_000 }, router.handle)

@@ -72,9 +72,12 @@ async function serve (): Promise<void> {
   let pending: NodeJS.Timeout | null = null
   const reload = (why: string) => {
     if (pending) clearTimeout(pending)
-    pending = setTimeout(() => { pending = null; log.info(`reloading tenants (${why})`); void app.reloadTenants() }, 150)
+    pending = setTimeout(() => { pending = null; log.info(`reloading tenants (${why})`); void app.reloadTenants({ broadcast: true }) }, 150)
   }
   process.on('SIGHUP', () => reload('SIGHUP'))
+  // A safety net for shared folders whose change events do not reach every node (NFS, config sync).
+  const poll = Number(process.env.TENANTS_POLL_SECONDS ?? 0)
+  if (poll > 0) setInterval(() => { void app.reloadTenants() }, poll * 1000).unref()
   if (process.env.TENANTS_WATCH !== '0') {
     try { watch(env.tenantsDir, { persistent: false }, () => reload('file change')) } catch (err) { log.warn({ err }, 'cannot watch the tenants folder; use SIGHUP to reload') }
   }

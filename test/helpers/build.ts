@@ -43,24 +43,26 @@ export interface Built {
   /** fetch relative to the server root, e.g. api('/t/demo/openapi.json'). */
   api (path: string, init?: RequestInit): Promise<Response>
   schema: string | null
+  redisPrefix: string
 }
 
-export async function build (t: Teardown, opts: AppOptions & { engine?: Engine } = {}): Promise<Built> {
-  const { engine = 'postgres', ...appOpts } = opts
-  const schema = engine === 'postgres' ? uniqueName('vst') : null
+export async function build (t: Teardown, opts: AppOptions & { engine?: Engine, /** Another node of the same deployment: same schema and Redis prefix. */ nodeOf?: Built } = {}): Promise<Built> {
+  const { engine = 'postgres', nodeOf, ...appOpts } = opts
+  const schema = nodeOf ? nodeOf.schema : engine === 'postgres' ? uniqueName('vst') : null
+  const redisPrefix = nodeOf ? nodeOf.redisPrefix : uniqueName('vsttest')
   const app = await buildApp({
     logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false,
     ...(engine === 'postgres' ? { databaseUrl: TEST_DATABASE_URL, dbSchema: schema! } : { dataDir: 'memory://' }),
     outboxDir: `.data/test-outbox/${schema ?? uniqueName('pgl')}`,
-    redisPrefix: uniqueName('vsttest'), // queues and limits of parallel test files never meet
+    redisPrefix, // queues and limits of parallel test files never meet
     ...appOpts
   })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(async () => {
     await app.close()
-    if (schema) await dropSchema(schema)
+    if (schema && !nodeOf) await dropSchema(schema)
   })
-  return { app, url, schema, api: (path, init) => fetch(url + path, init) }
+  return { app, url, schema, redisPrefix, api: (path, init) => fetch(url + path, init) }
 }
 
 /** A minimal valid tenant document; override what a test needs. */

@@ -92,3 +92,15 @@ t.test('a replacement that cannot build never takes over', async (t) => {
   await t.rejects(router.upsert(cfg('https://v2.test')), /provider misconfigured/)
   t.equal(router.get('keep')?.frontendUrl, 'https://v1.test')
 })
+
+t.test('a config change announced by one node reaches the other nodes', async (t) => {
+  const { TEST_REDIS_URL } = await import('../helpers/build.ts')
+  const d = mkdtempSync(path.join(tmpdir(), 'vst-nodes-'))
+  write(d, 'shared', { locales: ['en-US'] })
+  const a = await build(t, { tenantsDir: d, redisUrl: TEST_REDIS_URL })
+  const b = await build(t, { tenantsDir: d, redisUrl: TEST_REDIS_URL, nodeOf: a })
+  write(d, 'shared', { locales: ['en-US', 'fr-FR'] })
+  await a.app.reloadTenants({ broadcast: true })
+  for (let i = 0; i < 50 && b.app.router.get('shared')?.locales.length !== 2; i++) await new Promise((r) => setTimeout(r, 50))
+  t.same(b.app.router.get('shared')?.locales, ['en-US', 'fr-FR'], 'node b re-read its folder')
+})
