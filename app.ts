@@ -12,12 +12,13 @@ import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { observeJob, setQueueDepthSource } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import ops from './routes/ops/index.ts'
+import queueBoard from './routes/ops/queues.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
 import { TenantRouter } from './tenants/router.ts'
 import type { TenantConfig } from './tenants/schema.ts'
 import { EMAIL_QUEUE, InProcessMailRunner } from './workers/email.worker.ts'
 import { startWorkers } from './workers/index.ts'
-import { startInProcessCleanup, type Schedule } from './workers/maintenance.worker.ts'
+import { MAINTENANCE_QUEUE, startInProcessCleanup, type Schedule } from './workers/maintenance.worker.ts'
 import { createMailTransport, type MailTransport } from './workers/mail-transport.ts'
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).version
@@ -45,6 +46,8 @@ export interface AppOptions {
   publicBaseUrl?: string
   trustProxy?: boolean | string | string[]
   logger?: FastifyBaseLogger | pino.LoggerOptions | false
+  /** Admin credentials for the queue dashboard at /admin/queues (needs Redis); no dashboard when unset. */
+  admin?: { user: string, password: string }
   /** Bearer token /metrics requires (METRICS_TOKEN); open when unset. */
   metricsToken?: string
   /** Job timings (tests shorten them). */
@@ -127,6 +130,12 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
     await opsApp.register(ops, { checks, metricsToken: opts.metricsToken })
+    if (queue && opts.admin) {
+      const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis!, prefix: redisPrefix })
+      maintenanceQueue.on('error', () => { /* reported by the email queue's listener */ })
+      closers.unshift(() => maintenanceQueue.close())
+      await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue], user: opts.admin.user, password: opts.admin.password })
+    }
     await opsApp.ready()
     closers.unshift(() => opsApp.close())
 

@@ -62,6 +62,7 @@ async function serve (): Promise<void> {
     publicBaseUrl: env.publicBaseUrl,
     trustProxy: env.trustProxy,
     metricsToken: process.env.METRICS_TOKEN || undefined,
+    admin: process.env.ADMIN_PASSWORD ? { user: process.env.ADMIN_USER || 'admin', password: process.env.ADMIN_PASSWORD } : undefined,
     // With Redis, production runs `npm run worker` separately; development keeps one process.
     runWorkers: env.runWorkers !== undefined ? env.runWorkers === '1' || env.runWorkers === 'true' : !env.production,
     logger: log as never
