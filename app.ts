@@ -13,6 +13,8 @@ import { observeJob, setQueueDepthSource } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import ops from './routes/ops/index.ts'
 import queueBoard from './routes/ops/queues.ts'
+import docsAssets from './routes/ops/docs-assets.ts'
+import { DOCS_ASSETS_PREFIX } from './routes/openapi/index.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
 import { TenantRouter } from './tenants/router.ts'
 import type { TenantConfig } from './tenants/schema.ts'
@@ -130,6 +132,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
     await opsApp.register(ops, { checks, metricsToken: opts.metricsToken })
+    await opsApp.register(docsAssets, { prefix: DOCS_ASSETS_PREFIX })
     if (queue && opts.admin) {
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis!, prefix: redisPrefix })
       maintenanceQueue.on('error', () => { /* reported by the email queue's listener */ })
@@ -140,7 +143,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     closers.unshift(() => opsApp.close())
 
     const router = new TenantRouter({
-      db: db.db, mail, redis, log, publicBaseUrl: () => publicBaseUrl, trustProxy: opts.trustProxy ?? false, version: VERSION
+      db: db.db, mail, redis, redisPrefix, log, publicBaseUrl: () => publicBaseUrl, trustProxy: opts.trustProxy ?? false, version: VERSION
     }, (req, res) => opsApp.routing(req, res), ['/healthz', '/readyz', '/metrics'])
     closers.unshift(() => router.close())
 

@@ -1,10 +1,12 @@
-// Process entry: `serve` (default), `worker`, `migrate`, `tenants check [dir]`.
+// Process entry: `serve` (default), `worker`, `migrate`, `tenants check [dir]`, `openapi --tenant <id>`.
 // Reads the environment once, builds through app.ts, and owns signals and the one shutdown path.
-import { watch } from 'node:fs'
+import { watch, writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
 import http from 'node:http'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
-import { buildApp, REDACT } from './app.ts'
+import { buildApp, REDACT, VERSION } from './app.ts'
+import { tenantOpenApi } from './tenants/openapi.ts'
 import { createDatabase, migrateToLatest } from './db/index.ts'
 import { observeJob, registry } from './plugins/metrics.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
@@ -45,11 +47,12 @@ switch (command) {
   case 'serve': await serve(); break
   case 'worker': await worker(); break
   case 'migrate': await migrate(); break
+  case 'openapi': await openapi(process.argv.slice(3)); break
   case 'tenants':
     if (sub !== 'check') fail('usage: server.ts tenants check [dir]')
     await tenantsCheck(arg ?? env.tenantsDir)
     break
-  default: fail(`unknown command ${JSON.stringify(command)}: use serve | worker | migrate | tenants check [dir]`)
+  default: fail(`unknown command ${JSON.stringify(command)}: use serve | worker | migrate | tenants check [dir] | openapi --tenant <id> [--out file]`)
 }
 
 async function serve (): Promise<void> {
@@ -119,6 +122,21 @@ async function migrate (): Promise<void> {
     const ran = await migrateToLatest(db.db)
     console.log(ran.length ? `applied: ${ran.join(', ')}` : 'database is up to date')
   } finally { await db.close() }
+}
+
+async function openapi (args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, out: { type: 'string' }, dir: { type: 'string' } } })
+  if (!values.tenant) fail('usage: npm run openapi -- --tenant <id> [--out file] [--dir tenants-folder]')
+  const dir = values.dir ?? env.tenantsDir
+  const { tenants, errors } = await loadTenantDir(dir)
+  const found = tenants.find((x) => x.config.id === values.tenant)
+  if (!found) {
+    const bad = errors.filter((e) => e.file.includes(values.tenant!))
+    fail(bad.length ? bad.map(formatTenantError).join('\n') : `no tenant "${values.tenant}" in ${dir}`)
+  }
+  const doc = await tenantOpenApi(found.config, env.publicBaseUrl ?? `http://${env.host}:${env.port}`, VERSION)
+  const text = JSON.stringify(doc, null, 2) + '\n'
+  if (values.out) { writeFileSync(values.out, text); console.error(`wrote ${values.out}`) } else process.stdout.write(text)
 }
 
 async function tenantsCheck (dir: string): Promise<void> {

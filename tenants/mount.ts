@@ -11,6 +11,7 @@ import { serializerCompiler, validatorCompiler } from '../plugins/compilers.ts'
 import type { MailOutbox } from '../plugins/mail/types.ts'
 import { createProviderRegistry } from '../plugins/providers/index.ts'
 import requestLog, { quietRequests } from '../plugins/request-log.ts'
+import openapiRoutes from '../routes/openapi/index.ts'
 import type { TenantContext } from '../plugins/tenant/context.ts'
 import { dialectNames, dialects, loadDialect } from './dialects.ts'
 import type { TenantConfig } from './schema.ts'
@@ -19,6 +20,7 @@ export interface SharedServices {
   db: Kysely<Database>
   mail: MailOutbox
   redis: Redis | null
+  redisPrefix: string
   log: FastifyBaseLogger
   /** e.g. http://127.0.0.1:3000 — the default base of tenants without a publicUrl. */
   publicBaseUrl: () => string
@@ -49,6 +51,7 @@ export function tenantContext (config: TenantConfig, shared: SharedServices, pro
     db: shared.db,
     mail: shared.mail,
     redis: shared.redis,
+    redisPrefix: shared.redisPrefix,
     client: (id: unknown) => (typeof id === 'string' ? clients.get(id) : undefined)
   }
 }
@@ -86,7 +89,7 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
       }
     }
   })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await app.register(openapiRoutes, { title: `Vestibule — ${config.id}` })
 
   // A route's own envelope wins; these are the tenant's last resort and never leak a stack.
   app.setNotFoundHandler((req, reply) => {

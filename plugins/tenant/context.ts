@@ -26,6 +26,8 @@ export interface TenantContext {
   mail: MailOutbox
   /** Shared Redis client (rate-limit stores, caches), or null in single-node mode. */
   redis: Redis | null
+  /** Prefix for every Redis key this deployment writes (e.g. rate-limit counters): `${redisPrefix}:…`. */
+  redisPrefix: string
   /** Client by its public id (client_id / client_key), or undefined. */
   client (id: unknown): ClientConfig | undefined
 }
