@@ -1,0 +1,150 @@
+// Checks every Capture login call shares (arguments, client, flow, redirect_uri, response_type), form
+// validation against the tenant's flow forms, and what a successful sign-in hands back.
+import type { Transaction } from 'kysely'
+import type { Database, User } from '../../db/index.ts'
+import { createOneTimeToken, issueSession, type UserFields } from '../../plugins/identity/index.ts'
+import type { ClientConfig, FlowConfig, FlowVersionConfig, FormFieldConfig } from '../../plugins/tenant/schema-parts.ts'
+import type { TenantContext } from '../../plugins/tenant/context.ts'
+import { hashToken } from '../../plugins/crypto.ts'
+import { CaptureError, invalidArgument, missingArguments, permissionError, type FieldProblems } from './errors.ts'
+import { message } from './messages.ts'
+import type { CaptureOptions } from './options.ts'
+import { loadCaptureUser } from './user.ts'
+
+export type ResponseType = 'token' | 'code' | 'code_with_token'
+
+export interface CommonArgs {
+  client: ClientConfig
+  flow: FlowConfig
+  version: FlowVersionConfig
+  locale: string
+  redirectUri: string
+  responseType: ResponseType
+}
+
+type Body = Record<string, string | undefined>
+
+const present = (v: unknown): v is string => typeof v === 'string' && v !== ''
+
+/**
+ * `required` lists the call's required arguments in the seed's (alphabetical) order; flow and
+ * flow_version count as given when the client has defaults. Order of checks: missing (100), client
+ * and its login_client feature (403), flow/version/locale (500), redirect_uri and response_type (200).
+ */
+export function checkCommon (tenant: TenantContext, body: Body, required: string[]): CommonArgs {
+  const client = present(body.client_id) ? tenant.client(body.client_id) : undefined
+  const defaults: Record<string, string | undefined> = { flow: client?.defaultFlow, flow_version: client?.defaultFlowVersion }
+  const missing = required.filter((name) => !present(body[name]) && !present(defaults[name]))
+  if (missing.length > 0) throw missingArguments(missing)
+
+  // An unknown client and one without login_client get the same answer: no client-id probing.
+  if (!client || !client.features.includes('login_client')) throw permissionError()
+
+  const flowName = present(body.flow) ? body.flow : defaults.flow!
+  const versionName = present(body.flow_version) ? body.flow_version : defaults.flow_version!
+  const locale = body.locale!
+  const flow = tenant.flows.find((f) => f.name === flowName)
+  // HEAD names no fixed version: refused like an unknown one.
+  const version = versionName === 'HEAD' ? undefined : flow?.versions.find((v) => v.version === versionName)
+  if (!flow || !version || !version.locales.includes(locale)) {
+    throw CaptureError.of(500, 'unexpected_error', 'noFlow', { flow: flowName, version: versionName, locale })
+  }
+
+  const redirectUri = body.redirect_uri!
+  if (!/^https?:/i.test(redirectUri)) throw invalidArgument('redirectUri')
+
+  const rt = present(body.response_type) ? body.response_type : 'token'
+  if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('responseType')
+
+  return { client, flow, version, locale, redirectUri, responseType: rt }
+}
+
+export function parseBoolean (v: string | undefined): boolean {
+  if (v === undefined || v === '' || v === 'false') return false
+  if (v === 'true') return true
+  throw invalidArgument('thinRegistration')
+}
+
+export function formFields (version: FlowVersionConfig, name: string): FormFieldConfig[] {
+  const form = version.forms[name]
+  if (!form) throw invalidArgument('noForm', { form: name })
+  return form.fields
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+export interface ValidatedForm {
+  /** Attribute → value of every non-empty field that is stored (confirmation fields are not). */
+  values: Record<string, string>
+  problems: FieldProblems
+}
+
+/** Validates the named form's fields from the body; `alwaysRequired` adds attributes the call cannot do without. */
+export function validateForm (fields: FormFieldConfig[], body: Body, alwaysRequired: string[] = []): ValidatedForm {
+  const values: Record<string, string> = {}
+  const problems: FieldProblems = {}
+  const add = (name: string, f: (lang: 'en-US' | 'fr-FR') => string) => { (problems[name] ??= []).push(f) }
+  for (const field of fields) {
+    const raw = body[field.name]
+    const isPassword = field.attribute === 'password'
+    const value = typeof raw === 'string' ? (isPassword ? raw : raw.trim()) : ''
+    if (value === '') {
+      if (field.required || (alwaysRequired.includes(field.attribute) && !field.confirms)) add(field.name, (l) => message(l, 'fieldRequired'))
+      else if (field.confirms && present(body[field.confirms])) add(field.name, (l) => message(l, 'fieldConfirm'))
+      continue
+    }
+    const max = field.maxLength ?? 256
+    if (value.length > max) add(field.name, (l) => message(l, 'fieldTooLong', { max }))
+    if (field.minLength !== undefined && value.length < field.minLength) add(field.name, (l) => message(l, 'fieldTooShort', { min: field.minLength! }))
+    if (field.attribute === 'email' && !EMAIL.test(value)) add(field.name, (l) => message(l, 'fieldEmail'))
+    if (field.confirms) {
+      if (body[field.confirms] !== raw) add(field.name, (l) => message(l, 'fieldConfirm'))
+      continue
+    }
+    values[field.attribute] = value
+  }
+  return { values, problems }
+}
+
+/** The form field (name) that carries an attribute, for error placement. */
+export function fieldFor (fields: FormFieldConfig[], attribute: string): string | undefined {
+  return fields.find((f) => f.attribute === attribute && !f.confirms)?.name
+}
+
+const COLUMNS: Record<string, keyof UserFields> = { email: 'email', givenName: 'given_name', familyName: 'family_name', displayName: 'display_name', username: 'username', photo: 'photo' }
+
+/** Form values as user fields: known attributes to columns, the rest to attributes; the password is left to the caller. */
+export function userFieldsFromForm (values: Record<string, string>): UserFields {
+  const fields: Record<string, unknown> = {}
+  const attributes: Record<string, string> = {}
+  for (const [attribute, value] of Object.entries(values)) {
+    if (attribute === 'password') continue
+    if (COLUMNS[attribute]) fields[COLUMNS[attribute]] = value
+    else attributes[attribute] = value
+  }
+  if (Object.keys(attributes).length > 0) fields.attributes = attributes
+  return fields as UserFields
+}
+
+/** The body of a successful sign-in or registration: capture_user plus the grant response_type asks for. */
+export async function authSuccess (trx: Transaction<Database>, tenant: TenantContext, opts: CaptureOptions, args: CommonArgs, user: User, isNew: boolean): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { stat: 'ok', capture_user: await loadCaptureUser(trx, tenant.id, user), is_new: isNew }
+  let source: string | null = null
+  if (args.responseType !== 'token') {
+    const { token } = await createOneTimeToken(trx, {
+      tenantId: tenant.id,
+      purpose: 'authorization-code',
+      ttlSeconds: opts.codeTtlSeconds,
+      userId: user.id,
+      data: { client_id: args.client.id, redirect_uri: args.redirectUri }
+    })
+    out.authorization_code = token
+    // code_with_token: a replay of the code also revokes the access token issued beside it.
+    source = hashToken(token)
+  }
+  if (args.responseType !== 'code') {
+    const { token } = await issueSession(trx, { tenantId: tenant.id, userId: user.id, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: args.client.id, source })
+    out.access_token = token
+  }
+  return out
+}

@@ -1,0 +1,50 @@
+// The capture dialect's three error envelopes: Capture API errors (HTTP 200, stat "error"), OAuth token
+// errors (HTTP 400/401) and Engage errors (stat "fail"), thrown as values and rendered by the dialect's handler.
+import { randomAlnum } from '../../plugins/crypto.ts'
+import { message, type Lang, type MessageArgs, type MessageKey } from './messages.ts'
+
+/** A Capture API error: `code`/`error` pair, a localized description and any extra members (prereg_fields, …). */
+export class CaptureError extends Error {
+  readonly render: (lang: Lang) => Record<string, unknown>
+  constructor (readonly code: number, readonly error: string, describe: (lang: Lang) => string, extra: (lang: Lang) => Record<string, unknown> = () => ({})) {
+    super(error)
+    this.render = (lang) => ({ stat: 'error', code, error, error_description: describe(lang), ...extra(lang), request_id: requestId() })
+  }
+
+  static of<K extends MessageKey> (code: number, error: string, key: K, args?: MessageArgs<K>, extra?: (lang: Lang) => Record<string, unknown>): CaptureError {
+    return new CaptureError(code, error, (lang) => message(lang, key, args), extra)
+  }
+}
+
+export const missingArguments = (names: string[]) => CaptureError.of(100, 'missing_argument', 'missing', { list: names.join(', ') })
+export const invalidArgument = <K extends MessageKey>(key: K, args?: MessageArgs<K>) => CaptureError.of(200, 'invalid_argument', key, args)
+export const invalidToken = () => invalidArgument('invalidToken')
+export const unexpectedError = () => CaptureError.of(500, 'unexpected_error', 'unexpected')
+export const permissionError = () => CaptureError.of(403, 'permission_error', 'permission')
+
+/** 390 (or 210 for a failed sign-in): per-field messages, each localized. */
+export type FieldProblems = Record<string, Array<(lang: Lang) => string>>
+export function formError (code: 390 | 210, problems: FieldProblems): CaptureError {
+  return new CaptureError(code, code === 390 ? 'invalid_form_fields' : 'invalid_credentials',
+    (lang) => message(lang, code === 390 ? 'invalidFormFields' : 'invalidCredentials'),
+    (lang) => ({ invalid_fields: Object.fromEntries(Object.entries(problems).map(([k, v]) => [k, v.map((f) => f(lang))])) }))
+}
+
+/** The 16-character id every Capture error carries (logged with the request so support can find it). */
+export function requestId (): string {
+  return randomAlnum(16)
+}
+
+/** RFC 6749 5.2 error of POST /oauth/token. */
+export class OAuthError extends Error {
+  constructor (readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'unauthorized_client' | 'server_error', readonly description: string, readonly status = error === 'invalid_client' ? 401 : 400) {
+    super(error)
+  }
+}
+
+/** Janrain Engage error (`/api/v2/auth_info`, hosted Social Login pages): {stat: "fail", err: {code, msg}}. */
+export class EngageError extends Error {
+  constructor (readonly code: number, readonly msg: string, readonly status = 200) {
+    super(msg)
+  }
+}

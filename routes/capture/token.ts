@@ -1,0 +1,116 @@
+// POST /oauth/token (authorization_code and refresh_token grants, client authentication) and POST /entity.
+import type { FastifyInstance } from 'fastify'
+import { consumeOneTimeToken, getUser, inTransaction, issueSession, revokeSession, revokeSessionsBySource, verifySession } from '../../plugins/identity/index.ts'
+import { hashToken, matchesAny } from '../../plugins/crypto.ts'
+import { basicCredentials, credentialsFor } from '../../plugins/http-auth.ts'
+import { FORM_ONLY } from '../../plugins/schemas.ts'
+import type { ClientConfig } from '../../plugins/tenant/schema-parts.ts'
+import { CaptureError, invalidArgument, missingArguments, OAuthError } from './errors.ts'
+import type { CaptureOptions } from './options.ts'
+import { EntityBody, EntityResponse, OAuthErrorBody, TokenBody, TokenSuccess } from './schemas.ts'
+import { loadCaptureUser } from './user.ts'
+
+type Body = Record<string, string | undefined>
+
+// A constant the compare can run against when the client is unknown, so timing says nothing about which ids exist.
+const NO_SECRET = hashToken('capture-no-client-secret')
+
+export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
+  const tenant = app.tenant
+
+  function authenticateClient (authorization: string | undefined, body: Body): ClientConfig {
+    const basic = basicCredentials(authorization)
+    const id = basic?.id ?? body.client_id
+    const secret = basic?.secret ?? body.client_secret
+    const client = id ? tenant.client(id) : undefined
+    const ok = matchesAny(secret ?? '', [client?.secret ?? NO_SECRET])
+    if (!id || !secret || !client || !client.secret || !ok) throw new OAuthError('invalid_client', 'client authentication failed')
+    return client
+  }
+
+  app.post('/oauth/token', {
+    config: { envelope: 'oauth' },
+    schema: {
+      operationId: 'captureOauthToken',
+      tags: ['capture'],
+      summary: 'Exchange an authorization code or a refresh token for an access token',
+      description: 'grant_type `authorization_code` (code, redirect_uri) or `refresh_token` (refresh_token; the refresh token rotates). The client authenticates with HTTP Basic or client_id/client_secret in the body. A reused authorization code is refused and revokes every token it issued.',
+      consumes: FORM_ONLY,
+      security: [{ CaptureClientCredentials: [] }],
+      body: TokenBody,
+      response: { 200: TokenSuccess, 400: OAuthErrorBody, 401: OAuthErrorBody, 500: OAuthErrorBody }
+    }
+  }, async (req, reply) => {
+    const body = req.body as Body
+    reply.header('cache-control', 'no-store')
+    const client = authenticateClient(req.headers.authorization, body)
+    const grantType = body.grant_type
+    if (!grantType) throw new OAuthError('invalid_request', 'missing grant_type')
+
+    const issue = async (trx: Parameters<Parameters<typeof inTransaction>[1]>[0], userId: string, source: string | null) => {
+      const access = await issueSession(trx, { tenantId: tenant.id, userId, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: client.id, source })
+      const refresh = await issueSession(trx, { tenantId: tenant.id, userId, kind: 'refresh', ttlSeconds: opts.refreshTokenTtlSeconds, clientId: client.id, source })
+      return { access_token: access.token, token_type: 'Bearer' as const, expires_in: opts.accessTokenTtlSeconds, refresh_token: refresh.token }
+    }
+
+    if (grantType === 'authorization_code') {
+      const code = body.code
+      if (!code) throw new OAuthError('invalid_request', 'missing code')
+      if (!body.redirect_uri) throw new OAuthError('invalid_request', 'missing redirect_uri')
+      const source = hashToken(code)
+      // Consume and issue in one transaction: a concurrent replay waits for it, then finds the tokens to revoke.
+      const result = await inTransaction(tenant.db, async (trx) => {
+        const r = await consumeOneTimeToken(trx, tenant.id, 'authorization-code', code)
+        if (!r.ok) return { replayed: r.reason === 'replayed' } as const
+        const data = r.row.data as { client_id?: string, redirect_uri?: string }
+        // A code shown by another client or for another redirect_uri is spent and refused.
+        if (data.client_id !== client.id || data.redirect_uri !== body.redirect_uri || !r.row.user_id) return { replayed: false } as const
+        const user = await getUser(trx, tenant.id, r.row.user_id)
+        if (!user) return { replayed: false } as const
+        return { tokens: await issue(trx, user.id, source) }
+      })
+      if ('tokens' in result) return result.tokens
+      if (result.replayed) {
+        const n = await revokeSessionsBySource(tenant.db, tenant.id, source)
+        req.log.warn({ revoked: n }, 'capture: authorization code replayed; revoked what it issued')
+      }
+      throw new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used')
+    }
+
+    if (grantType === 'refresh_token') {
+      const refreshToken = body.refresh_token
+      if (!refreshToken) throw new OAuthError('invalid_request', 'missing refresh_token')
+      return inTransaction(tenant.db, async (trx) => {
+        const v = await verifySession(trx, tenant.id, ['refresh'], refreshToken)
+        const bad = () => new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
+        if (!v || v.session.client_id !== client.id) throw bad()
+        // Rotation: of two concurrent uses only the one that revokes it gets new tokens.
+        if (!await revokeSession(trx, tenant.id, refreshToken)) throw bad()
+        return issue(trx, v.user.id, v.session.source)
+      })
+    }
+
+    throw new OAuthError('unsupported_grant_type', `unsupported grant_type: ${grantType}`)
+  })
+
+  app.post('/entity', {
+    schema: {
+      operationId: 'captureEntity',
+      tags: ['capture'],
+      summary: 'Read the signed-in user',
+      description: 'Returns the user an access token belongs to as `result`. The token comes as `access_token` in the form body or as `Authorization: Bearer`. An unknown, expired or revoked token is 414 access_token_expired.',
+      consumes: FORM_ONLY,
+      security: [{ CaptureAccessToken: [] }],
+      body: EntityBody,
+      response: { 200: EntityResponse }
+    }
+  }, async (req) => {
+    const body = req.body as Body
+    const token = credentialsFor(req.headers.authorization, 'Bearer') ?? (body.access_token || null)
+    if (!token) throw missingArguments(['access_token'])
+    if (body.type_name && body.type_name !== 'user') throw invalidArgument('invalidArgument', { name: 'type_name' })
+    const v = await verifySession(tenant.db, tenant.id, ['access'], token)
+    if (!v) throw CaptureError.of(414, 'access_token_expired', 'accessToken')
+    return { stat: 'ok', result: await loadCaptureUser(tenant.db, tenant.id, v.user) }
+  })
+}

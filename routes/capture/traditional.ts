@@ -1,0 +1,102 @@
+// POST /oauth/auth_native_traditional and /oauth/register_native_traditional: email + password accounts (scrypt).
+import type { FastifyInstance } from 'fastify'
+import { findUserByEmail, inTransaction, isUniqueViolation, createUser, recordEvent } from '../../plugins/identity/index.ts'
+import { hashPassword, verifyPassword } from '../../plugins/crypto.ts'
+import { FORM_ONLY } from '../../plugins/schemas.ts'
+import type { FormFieldConfig } from '../../plugins/tenant/schema-parts.ts'
+import { authSuccess, checkCommon, fieldFor, formFields, userFieldsFromForm, validateForm } from './args.ts'
+import { formError, invalidArgument } from './errors.ts'
+import { message } from './messages.ts'
+import { mergeInto, peekProfile } from './native.ts'
+import type { CaptureOptions } from './options.ts'
+import { AuthResponse, AuthTraditionalBody, RegisterTraditionalBody } from './schemas.ts'
+
+type Body = Record<string, string | undefined>
+
+// Capture's standard sign-in form, used when the flow does not declare its own.
+const SIGN_IN_FORM: FormFieldConfig[] = [
+  { name: 'signInEmailAddress', attribute: 'email', required: true },
+  { name: 'currentPassword', attribute: 'password', required: true }
+]
+
+export default async function traditionalRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
+  const tenant = app.tenant
+
+  app.post('/oauth/auth_native_traditional', {
+    schema: {
+      operationId: 'captureAuthNativeTraditional',
+      tags: ['capture'],
+      summary: 'Sign in with email and password',
+      description: 'Signs in with the sign-in form (`signInForm`: `signInEmailAddress`, `currentPassword`, unless the flow declares other field names). A wrong email or password is 210 invalid_credentials. With `merge_token` (after a 380 whose existing_provider is `capture`), that token\'s social identity is merged into this account.',
+      consumes: FORM_ONLY,
+      body: AuthTraditionalBody,
+      response: { 200: AuthResponse }
+    }
+  }, async (req) => {
+    const body = req.body as Body
+    const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'locale', 'redirect_uri'])
+    const formName = body.form || 'signInForm'
+    const fields = args.version.forms[formName]?.fields ?? (formName === 'signInForm' ? SIGN_IN_FORM : undefined)
+    if (!fields) throw invalidArgument('noForm', { form: formName })
+    const emailField = fieldFor(fields, 'email')
+    const passwordField = fieldFor(fields, 'password')
+    if (!emailField || !passwordField) throw invalidArgument('noForm', { form: formName })
+    const email = (body[emailField] ?? '').trim()
+    const password = body[passwordField] ?? ''
+    const problems: Record<string, Array<(l: 'en-US' | 'fr-FR') => string>> = {}
+    if (email === '') problems[emailField] = [(l) => message(l, 'fieldRequired')]
+    if (password === '') problems[passwordField] = [(l) => message(l, 'fieldRequired')]
+    if (Object.keys(problems).length > 0) throw formError(390, problems)
+
+    const mergeToken = body.merge_token || undefined
+    const mergeProfile = mergeToken ? await peekProfile(app, mergeToken) : undefined
+
+    const user = await findUserByEmail(tenant.db, tenant.id, email)
+    // verifyPassword spends one scrypt even without a stored hash, so timing does not reveal accounts.
+    const ok = await verifyPassword(password, user?.password_hash ?? null)
+    if (!user || !ok) throw formError(210, { [formName]: [(l) => message(l, 'fieldBadCredentials')] })
+
+    return inTransaction(tenant.db, async (trx) => {
+      if (mergeProfile) await mergeInto(trx, tenant.id, user.id, mergeToken!, mergeProfile)
+      await recordEvent(trx, tenant.id, 'login', user.id, { method: 'password' })
+      return authSuccess(trx, tenant, opts, args, user, false)
+    })
+  })
+
+  app.post('/oauth/register_native_traditional', {
+    schema: {
+      operationId: 'captureRegisterNativeTraditional',
+      tags: ['capture'],
+      summary: 'Register an email + password account with the registration form',
+      description: 'Registers a user with the fields of `form` (e.g. `registrationForm`: `emailAddress`, `newPassword`, `newPasswordConfirm`, `displayName`); any other body member is a field of that form. The field whose attribute is `password` is hashed with scrypt, never stored or echoed. 390 invalid_form_fields lists the fields that failed, including an address already in use.',
+      consumes: FORM_ONLY,
+      body: RegisterTraditionalBody,
+      response: { 200: AuthResponse }
+    }
+  }, async (req) => {
+    const body = req.body as Body
+    const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'form', 'locale', 'redirect_uri'])
+    const fields = formFields(args.version, body.form!)
+    const emailField = fieldFor(fields, 'email')
+    if (!emailField) throw invalidArgument('noForm', { form: body.form! })
+    const { values, problems } = validateForm(fields, body, ['email', 'password'])
+    if (Object.keys(problems).length > 0) throw formError(390, problems)
+    const inUse = () => formError(390, { [emailField]: [(l) => message(l, 'fieldEmailInUse')] })
+
+    const { password, ...stored } = values
+    const fieldsToStore = userFieldsFromForm(stored)
+    if (password) fieldsToStore.password_hash = await hashPassword(password)
+    try {
+      return await inTransaction(tenant.db, async (trx) => {
+        if (await findUserByEmail(trx, tenant.id, values.email)) throw inUse()
+        const user = await createUser(trx, tenant.id, { ...fieldsToStore, email: values.email, email_verified: false, locale: args.locale })
+        await recordEvent(trx, tenant.id, 'register', user.id, { method: 'password' })
+        return authSuccess(trx, tenant, opts, args, user, true)
+      })
+    } catch (err) {
+      // Two registrations racing for one address: the loser sees the unique index.
+      if (isUniqueViolation(err)) throw inUse()
+      throw err
+    }
+  })
+}
