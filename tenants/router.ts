@@ -18,6 +18,8 @@ interface Entry {
 export interface RouterStats { configured: number, built: number }
 
 const PREFIX = '/t/'
+/** Paths under this prefix belong to the process (shared assets), whatever the Host. */
+const PROCESS_PREFIX = '/_vestibule/'
 
 export class TenantRouter {
   readonly #byId = new Map<string, Entry>()
@@ -48,7 +50,7 @@ export class TenantRouter {
         const rest = url.slice(end)
         req.url = rest === '' ? '/' : rest[0] === '?' ? '/' + rest : rest
       }
-    } else if (!this.#opsPaths.has(pathOf(url))) {
+    } else if (!this.#opsPaths.has(pathOf(url)) && !url.startsWith(PROCESS_PREFIX)) {
       entry = this.#byHost.get(hostOf(req.headers.host))
     }
     if (!entry) { this.#fallback(req, res); return }
