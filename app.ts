@@ -14,6 +14,7 @@ import { quietRequests } from './plugins/request-log.ts'
 import ops from './routes/ops/index.ts'
 import queueBoard from './routes/ops/queues.ts'
 import docsAssets from './routes/ops/docs-assets.ts'
+import demoPages from './routes/ops/demo.ts'
 import { DOCS_ASSETS_PREFIX } from './routes/openapi/index.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
 import { TenantRouter } from './tenants/router.ts'
@@ -54,6 +55,8 @@ export interface AppOptions {
   metricsToken?: string
   /** Job timings (tests shorten them). */
   schedule?: Partial<Schedule>
+  /** Serve the quickstart's pages for the `demo` tenant at /_vestibule/demo (development only). */
+  demoPages?: boolean
   /** Tenant ids whose instances are built at start instead of on first request. */
   eagerTenants?: string[]
 }
@@ -68,6 +71,7 @@ export interface App {
   /** Errors from tenant files refused at start or on reload. */
   tenantErrors: TenantError[]
   setPublicBaseUrl (url: string): void
+  publicBaseUrl (): string
   listen (opts?: { port?: number, host?: string }): Promise<string>
   /** Re-reads the tenants folder: changed tenants swap, removed ones stop, bad files are refused.
    *  With `broadcast`, every other node sharing this Redis (and prefix) re-reads its folder too. */
@@ -139,7 +143,6 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       closers.unshift(() => maintenanceQueue.close())
       await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue], user: opts.admin.user, password: opts.admin.password })
     }
-    await opsApp.ready()
     closers.unshift(() => opsApp.close())
 
     const router = new TenantRouter({
@@ -192,6 +195,9 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       closers.unshift(() => sub.quit().catch(() => sub.disconnect()))
     }
     if (opts.eagerTenants?.length) await router.warm(opts.eagerTenants)
+    const demo = opts.demoPages ? router.get('demo') : undefined
+    if (demo && demo.clients[0]) await opsApp.register(demoPages, { clientKey: demo.clients[0].id })
+    await opsApp.ready()
 
     const server = http.createServer({ keepAliveTimeout: 72_000 }, router.handle)
     closers.unshift(() => new Promise<void>((resolve) => {
@@ -204,6 +210,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     return {
       server, router, db, log, redis, mail, tenantErrors, reloadTenants,
       setPublicBaseUrl (url) { publicBaseUrl = url.replace(/\/$/, '') },
+      publicBaseUrl: () => publicBaseUrl,
       async listen ({ port = 3000, host = '127.0.0.1' } = {}) {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject)

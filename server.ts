@@ -7,6 +7,8 @@ import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { buildApp, REDACT, VERSION } from './app.ts'
 import { tenantOpenApi } from './tenants/openapi.ts'
+import { tenantPublicUrl } from './tenants/mount.ts'
+import { DEMO_IDP_DEFAULT_PORT, startDemoIdp, type DemoIdp, type DemoIdpClient } from './plugins/providers/demo-idp.ts'
 import { createDatabase, migrateToLatest } from './db/index.ts'
 import { observeJob, registry } from './plugins/metrics.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
@@ -20,6 +22,7 @@ const env = {
   redisUrl: process.env.REDIS_URL || undefined,
   redisPrefix: process.env.REDIS_PREFIX || 'vst',
   smtpUrl: process.env.SMTP_URL || undefined,
+  dataDir: process.env.DATA_DIR || '.data',
   tenantsDir: process.env.TENANTS_DIR ?? 'tenants',
   publicBaseUrl: process.env.PUBLIC_BASE_URL || undefined,
   trustProxy: parseTrustProxy(process.env.TRUST_PROXY),
@@ -58,6 +61,8 @@ switch (command) {
 async function serve (): Promise<void> {
   const app = await buildApp({
     databaseUrl: env.databaseUrl,
+    dataDir: `${env.dataDir}/pglite`,
+    outboxDir: `${env.dataDir}/outbox`,
     redisUrl: env.redisUrl,
     redisPrefix: env.redisPrefix,
     smtpUrl: env.smtpUrl,
@@ -68,9 +73,11 @@ async function serve (): Promise<void> {
     admin: process.env.ADMIN_PASSWORD ? { user: process.env.ADMIN_USER || 'admin', password: process.env.ADMIN_PASSWORD } : undefined,
     // With Redis, production runs `npm run worker` separately; development keeps one process.
     runWorkers: env.runWorkers !== undefined ? env.runWorkers === '1' || env.runWorkers === 'true' : !env.production,
-    logger: log as never
+    logger: log as never,
+    demoPages: !env.production
   })
   const url = await app.listen({ port: env.port, host: env.host })
+  const demoIdp = env.production || process.env.DEMO_IDP === '0' ? null : await startDemoIdpFor(app)
   log.info({ url, tenants: app.router.ids().length, refused: app.tenantErrors.length }, `Vestibule listening on ${url} (try ${url}/t/demo/openapi.json)`)
 
   let pending: NodeJS.Timeout | null = null
@@ -89,13 +96,39 @@ async function serve (): Promise<void> {
     if (err) log.error({ err }, 'shutting down after an error')
     else log.info({ signal }, 'shutting down')
     await app.close()
+    await demoIdp?.close()
   })
+}
+
+/** Development: when a tenant has a provider of type `demo`, run the local demo OpenID provider for it,
+ *  registering the callback URLs Vestibule builds for that provider as its redirect URIs. */
+async function startDemoIdpFor (app: Awaited<ReturnType<typeof buildApp>>): Promise<DemoIdp | null> {
+  const clients = new Map<string, DemoIdpClient>()
+  for (const id of app.router.ids()) {
+    const config = app.router.get(id)!
+    const base = tenantPublicUrl(config, { publicBaseUrl: () => app.publicBaseUrl() })
+    for (const [key, p] of Object.entries(config.providers)) {
+      if (p.type !== 'demo') continue
+      const c = clients.get(p.clientId) ?? { clientId: p.clientId, clientSecret: p.clientSecret, redirectUris: [] }
+      c.redirectUris.push(`${base}/oauth/callback/from/${key}`, `${base}/social/${key}/callback`)
+      clients.set(p.clientId, c)
+    }
+  }
+  if (clients.size === 0) return null
+  try {
+    const idp = await startDemoIdp({ port: Number(process.env.DEMO_IDP_PORT ?? DEMO_IDP_DEFAULT_PORT), clients: [...clients.values()] })
+    log.info({ issuer: idp.issuer }, `demo identity provider running; try ${app.publicBaseUrl()}/_vestibule/demo`)
+    return idp
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not start the demo identity provider (set DEMO_IDP=0 to skip it)')
+    return null
+  }
 }
 
 async function worker (): Promise<void> {
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
-  const db = await createDatabase({ url: env.databaseUrl })
-  const transport = createMailTransport({ smtpUrl: env.smtpUrl, log })
+  const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
+  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log })
   const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8), observe: observeJob })
   log.info('worker started: email delivery, token cleanup, outbox relay')
   // A worker has no HTTP server of its own; METRICS_PORT gives Prometheus its job counters.
@@ -117,7 +150,7 @@ async function worker (): Promise<void> {
 }
 
 async function migrate (): Promise<void> {
-  const db = await createDatabase({ url: env.databaseUrl })
+  const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
   try {
     const ran = await migrateToLatest(db.db)
     console.log(ran.length ? `applied: ${ran.join(', ')}` : 'database is up to date')

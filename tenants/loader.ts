@@ -120,11 +120,13 @@ function uniqueness (file: string, c: TenantConfig, ids: Map<string, string>, ho
   return out
 }
 
-const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+// ${NAME} must be set; ${NAME:-fallback} uses the fallback when NAME is unset or empty (as in sh).
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 function interpolate (v: unknown, p: string, env: NodeJS.ProcessEnv, missing: (path: string, name: string) => void): unknown {
   if (typeof v === 'string') {
-    return v.replace(VAR, (_m, name: string) => {
+    return v.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const val = env[name]
+      if (fallback !== undefined && (val === undefined || val === '')) return fallback
       if (val === undefined) { missing(p, name); return '' }
       return val
     })

@@ -53,6 +53,10 @@ t.test('${ENV} interpolation, and a missing variable is named', async (t) => {
   t.equal((ok.config?.providers.github as { clientSecret: string }).clientSecret, 's3cret')
   const bad = parseTenant('env.json', doc, { FROM_ADDR: 'x@y.z' })
   t.same(bad.errors, [{ file: 'env.json', path: '/providers/github/clientSecret', message: 'environment variable GH_SECRET is not set' }])
+  const fallback = JSON.stringify({ id: 'env', email: { from: '${FROM_ADDR:-noreply@fallback.test}' } })
+  t.equal(parseTenant('f.json', fallback, {}).config?.email.from, 'noreply@fallback.test', '${NAME:-fallback} when unset')
+  t.equal(parseTenant('f.json', fallback, { FROM_ADDR: '' }).config?.email.from, 'noreply@fallback.test', 'and when empty')
+  t.equal(parseTenant('f.json', fallback, { FROM_ADDR: 'set@x.test' }).config?.email.from, 'set@x.test', 'the variable wins when set')
 })
 
 t.test('YAML files, duplicates across files, and a bad file does not stop the others', async (t) => {
