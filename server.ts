@@ -8,7 +8,7 @@ import pino from 'pino'
 import { buildApp, REDACT, VERSION } from './app.ts'
 import { tenantOpenApi } from './tenants/openapi.ts'
 import { tenantPublicUrl } from './tenants/mount.ts'
-import { DEMO_IDP_DEFAULT_PORT, startDemoIdp, type DemoIdp, type DemoIdpClient } from './plugins/providers/demo-idp.ts'
+import type { DemoIdp, DemoIdpClient } from './plugins/providers/demo-idp.ts'
 import { createDatabase, migrateToLatest } from './db/index.ts'
 import { observeJob, registry } from './plugins/metrics.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
@@ -116,6 +116,8 @@ async function startDemoIdpFor (app: Awaited<ReturnType<typeof buildApp>>): Prom
   }
   if (clients.size === 0) return null
   try {
+    // Loaded only here: oidc-provider is a development dependency of the quickstart, not of serving.
+    const { DEMO_IDP_DEFAULT_PORT, startDemoIdp } = await import('./plugins/providers/demo-idp.ts')
     const idp = await startDemoIdp({ port: Number(process.env.DEMO_IDP_PORT ?? DEMO_IDP_DEFAULT_PORT), clients: [...clients.values()] })
     log.info({ issuer: idp.issuer }, `demo identity provider running; try ${app.publicBaseUrl()}/_vestibule/demo`)
     return idp

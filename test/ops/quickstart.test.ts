@@ -1,0 +1,60 @@
+// The README's quickstart, end to end: `npm start` on the embedded defaults (PGlite, in-process jobs,
+// mail to the outbox folder, the demo tenant and the local demo IdP), then a person's social login
+// through the demo page and a magic-link login from the written mail.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { freePort } from '../helpers/redis.ts'
+import { Browser } from '../peers/browser.ts'
+
+t.test('npm start serves the demo tenant; the demo login and a magic link work', async (t) => {
+  const [port, idpPort] = [await freePort(), await freePort()]
+  const base = `http://127.0.0.1:${port}`
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vst-quickstart-'))
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), DEMO_IDP_PORT: String(idpPort), DEMO_IDP_URL: `http://127.0.0.1:${idpPort}`, PUBLIC_BASE_URL: base, DATA_DIR: dataDir, TENANTS_WATCH: '0' }
+  for (const k of ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'TENANTS_DIR', 'NODE_ENV']) delete env[k]
+  const child = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  let out = ''
+  child.stdout.on('data', (c) => { out += c })
+  child.stderr.on('data', (c) => { out += c })
+  t.teardown(() => { try { process.kill(-child.pid!, 'SIGTERM') } catch {} })
+  for (let i = 0; i < 300 && !out.includes('Vestibule listening'); i++) await new Promise((r) => setTimeout(r, 100))
+  t.match(out, /demo identity provider running/)
+
+  t.same(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' })
+  t.match(await (await fetch(`${base}/_vestibule/demo`)).text(), /Sign in with the demo provider/)
+
+  // What the demo page's button does, then the person at the demo IdP, then the browser's redirects.
+  const init = await (await fetch(`${base}/t/demo/oauth/init`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'demo', language: 'en' }) })).json() as { state: string, url: string }
+  const callback = `${base}/t/demo/oauth/callback/from/demo`
+  const { redirect } = await new Browser().follow(init.url, callback, (fields) => ({ ...fields, account: 'demo-ada' }))
+  const back = await fetch(redirect, { redirect: 'manual' })
+  t.equal(back.status, 302)
+  const confirmUrl = back.headers.get('location')!
+  t.match(confirmUrl, new RegExp(`^${base}/_vestibule/demo/confirmed/[^/?#]+$`))
+  t.equal((await fetch(confirmUrl)).status, 200, 'the demo confirmation page')
+  const login = await fetch(`${base}/t/demo/oauth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ confirmation: confirmUrl.split('/').pop() }) })
+  t.equal(login.status, 200)
+  const body = await login.json() as { account: { email: string }, token: string }
+  t.equal(body.account.email, 'ada@demo.vestibule.test')
+  t.match(body.token, /^\S{20,}$/)
+
+  // Magic link: without SMTP_URL the mail is written to DATA_DIR/outbox as an .eml file.
+  const link = await fetch(`${base}/t/demo/v1/auth/by-link/link/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'newcomer@example.test' }) })
+  t.equal(link.status, 200)
+  let eml = ''
+  for (let i = 0; i < 100 && !eml; i++) {
+    const files = (() => { try { return readdirSync(path.join(dataDir, 'outbox')) } catch { return [] } })()
+    if (files.length) eml = readFileSync(path.join(dataDir, 'outbox', files[0]), 'utf8')
+    else await new Promise((r) => setTimeout(r, 100))
+  }
+  const unfolded = eml.replace(/=\r?\n/g, '').replace(/=3D/g, '=')
+  const linkUrl = unfolded.match(new RegExp(`${base}/_vestibule/demo/link/([A-Za-z0-9_-]+)`))
+  t.ok(linkUrl, 'the mail carries the demo link')
+  t.equal((await fetch(linkUrl![0])).status, 200, 'the demo link page')
+  const magic = await fetch(`${base}/t/demo/v1/auth/by-link/login/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: linkUrl![1], client_key: 'demo-client-key' }) })
+  t.equal(magic.status, 200)
+  t.equal(((await magic.json()) as { email: string }).email, 'newcomer@example.test')
+})
