@@ -25,9 +25,24 @@ export type UserFields = Partial<Pick<User,
   'email' | 'email_verified' | 'username' | 'given_name' | 'family_name' | 'display_name' | 'photo' | 'locale' | 'referral_code' | 'password_hash'
 >> & { attributes?: Record<string, unknown> }
 
+/**
+ * Creates a user. A username another user of the tenant already holds (any case) is not taken from
+ * them: the new account gets none. ON CONFLICT on that index alone, so an email clash still raises.
+ */
 export async function createUser (db: Executor, tenantId: string, fields: UserFields): Promise<User> {
   const values: NewUser = { ...fields, tenant_id: tenantId, attributes: JSON.stringify(fields.attributes ?? {}) }
-  return db.insertInto('users').values(values).returningAll().executeTakeFirstOrThrow()
+  if (!values.username) return db.insertInto('users').values(values).returningAll().executeTakeFirstOrThrow()
+  const created = await db.insertInto('users').values(values)
+    .onConflict((oc) => oc.expression(sql`tenant_id, lower(username)`).where('username', 'is not', null).doNothing())
+    .returningAll().executeTakeFirst()
+  return created ?? db.insertInto('users').values({ ...values, username: null }).returningAll().executeTakeFirstOrThrow()
+}
+
+export async function findUserByUsername (db: Executor, tenantId: string, username: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where(sql`lower(username)`, '=', username.toLowerCase())
+    .executeTakeFirst()
 }
 
 /** Updates a user of this tenant; `attributes` are merged into the stored ones. */

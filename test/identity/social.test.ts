@@ -77,6 +77,18 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
       t.equal(n.length, 0)
     })
 
+    t.test('a provider username another user holds is not taken from them', async (t) => {
+      const a = await resolveSocialLogin(db, { tenantId: 'a', linking: 'reject', profile: profile('u-gh', { username: 'alice' }) })
+      const b = await resolveSocialLogin(db, { tenantId: 'a', linking: 'reject', profile: profile('u-tw', { providerType: 'twitter', providerName: 'twitter', username: 'Alice' }) })
+      const c = await resolveSocialLogin(db, { tenantId: 'b', linking: 'reject', profile: profile('u-gh', { username: 'alice' }) })
+      t.equal(a.kind === 'created' && a.user.username, 'alice')
+      t.equal(b.kind === 'created' && b.user.username, null, 'case-insensitively taken: the new account gets none')
+      t.equal(c.kind === 'created' && c.user.username, 'alice', 'another tenant is another namespace')
+      const racers = await Promise.all(['r1', 'r2', 'r3'].map((s) => resolveSocialLogin(db, { tenantId: 'a', linking: 'reject', profile: profile(s, { username: 'racer' }) })))
+      t.same(racers.map((r) => r.kind), ['created', 'created', 'created'], 'a race on one username creates every account')
+      t.equal(racers.filter((r) => r.kind === 'created' && r.user.username === 'racer').length, 1)
+    })
+
     t.test('tenants do not see each other', async (t) => {
       const p = profile('cross-1', { email: 'cross@x.test', emailVerified: true })
       const a = await resolveSocialLogin(db, { tenantId: 'a', linking: 'reject', profile: p })
