@@ -87,7 +87,9 @@ class DirectoryMigrationProvider implements MigrationProvider {
 /** Runs pending migrations. Name the schema when not the default: Kysely otherwise finds another
  *  schema's migration tables by name and skips creating its own. */
 export async function migrateToLatest (db: Kysely<Database>, schema?: string): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider(), migrationTableSchema: schema })
+  // A schema chosen through search_path (e.g. ?options=-c search_path=… in DATABASE_URL) counts too.
+  const tableSchema = schema ?? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+  const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider(), migrationTableSchema: tableSchema })
   const { error, results } = await migrator.migrateToLatest()
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')
