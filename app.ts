@@ -136,7 +136,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
     await opsApp.register(ops, { checks, metricsToken: opts.metricsToken })
-    await opsApp.register(docsAssets, { prefix: DOCS_ASSETS_PREFIX })
+    await opsApp.register(docsAssets, { base: DOCS_ASSETS_PREFIX })
     if (queue && opts.admin) {
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis!, prefix: redisPrefix })
       maintenanceQueue.on('error', () => { /* reported by the email queue's listener */ })

@@ -13,9 +13,9 @@ const TYPES: Record<string, string> = {
   'favicon-16x16.png': 'image/png'
 }
 
-export default async function docsAssets (app: FastifyInstance, opts: { prefix: string }): Promise<void> {
+export default async function docsAssets (app: FastifyInstance, opts: { base: string }): Promise<void> {
   const cache = new Map<string, Promise<Buffer>>()
-  app.get(`${opts.prefix}/:file`, { schema: { hide: true } }, async (req, reply) => {
+  app.get(`${opts.base}/:file`, { schema: { hide: true } }, async (req, reply) => {
     const file = (req.params as { file: string }).file
     const type = TYPES[file]
     if (!type) return reply.code(404).send({ error: 'not_found' })
