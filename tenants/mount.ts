@@ -10,6 +10,7 @@ import type { Database } from '../db/index.ts'
 import { serializerCompiler, validatorCompiler } from '../plugins/compilers.ts'
 import type { MailOutbox } from '../plugins/mail/types.ts'
 import { createProviderRegistry } from '../plugins/providers/index.ts'
+import tenantRateLimits from '../plugins/rate-limit.ts'
 import requestLog, { quietRequests } from '../plugins/request-log.ts'
 import openapiRoutes from '../routes/openapi/index.ts'
 import type { TenantContext } from '../plugins/tenant/context.ts'
@@ -78,6 +79,7 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   app.decorate('tenant', ctx)
   await app.register(requestLog, { tenant: config.id })
   await app.register(formbody, { bodyLimit: 64 * 1024 })
+  await app.register(tenantRateLimits)
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -1,5 +1,4 @@
 // The by-link dialect (seed 001): magic-link email login, social login with a client key, me/ and logout/ with `Authorization: Token`.
-import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { User } from '../../db/index.ts'
 import {
@@ -8,6 +7,7 @@ import {
 } from '../../plugins/identity/index.ts'
 import type { ProviderFailure } from '../../plugins/providers/types.ts'
 import { clientIpKey } from '../../plugins/client-ip.ts'
+import { RateLimitedError } from '../../plugins/rate-limit.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
 import { auth, DETAIL, installErrorHandler, rawBody, tokenAuth, validateFields, type FieldSpec } from '../../plugins/drf.ts'
 import { pickLocale, renderMagicLinkMail } from './mail.ts'
@@ -52,26 +52,16 @@ export default async function byLink (app: FastifyInstance, opts: ByLinkOptions)
   installErrorHandler(app, (req) => fieldsByRoute.get(`${req.routeOptions.method} ${req.routeOptions.url}`))
   const authenticate = tokenAuth(app, SESSION_KINDS)
 
-  // Limits on link/: one counter per (tenant, IP) and one per (tenant, address), so neither many
-  // addresses from one client nor one address from many clients floods a mailbox. Redis when shared.
-  await app.register(rateLimit, {
-    global: false,
-    skipOnError: true, // Redis down: serve (fail open) rather than refuse every login
-    ...(tenant.redis ? { redis: tenant.redis, nameSpace: `${tenant.redisPrefix}:rl:by-link:` } : {})
-  })
+  // Limits on link/: one counter per client address and one per address mailed, so neither many
+  // addresses from one client nor one address from many clients floods a mailbox.
   const limit = tenant.rateLimits.link ?? DEFAULT_LINK_LIMIT
-  const limiters = [
-    app.createRateLimit({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: (req) => `${tenant.id}|ip|${clientIpKey(req.ip)}` }),
-    app.createRateLimit({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: (req) => `${tenant.id}|email|${emailKey(req.body)}` })
-  ]
+  const byIp = app.limiter('by-link:ip', limit, (req) => clientIpKey(req.ip))
+  const byEmail = app.limiter('by-link:email', limit, (req) => emailKey(req.body))
   async function throttle (req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    for (const [i, limiter] of limiters.entries()) {
-      if (i === 1 && emailKey(req.body) === '') continue // the handler refuses it; do not pool all blanks in one counter
-      const r = await limiter(req)
-      if (!r.isAllowed && r.isExceeded) {
-        return reply.code(429).header('retry-after', String(r.ttlInSeconds))
-          .send({ detail: `Request was throttled. Expected available in ${r.ttlInSeconds} second${r.ttlInSeconds === 1 ? '' : 's'}.` })
-      }
+    // A blank address is refused by the handler; do not pool all blanks in one counter.
+    const retryAfter = (await byIp(req)) ?? (emailKey(req.body) === '' ? null : await byEmail(req))
+    if (retryAfter !== null) {
+      return reply.code(429).header('retry-after', String(retryAfter)).send({ detail: new RateLimitedError(retryAfter).message })
     }
   }
 

@@ -21,6 +21,8 @@ export const invalidArgument = <K extends MessageKey>(key: K, args?: MessageArgs
 export const invalidToken = () => invalidArgument('invalidToken')
 export const unexpectedError = () => CaptureError.of(500, 'unexpected_error', 'unexpected')
 export const permissionError = () => CaptureError.of(403, 'permission_error', 'permission')
+/** Capture's catalogue code for throttling (510 rate_limit_exceeded), still HTTP 200 like every API error. */
+export const rateLimited = (seconds: number) => CaptureError.of(510, 'rate_limit_exceeded', 'rateLimited', { seconds })
 
 /** 390 (or 210 for a failed sign-in): per-field messages, each localized. */
 export type FieldProblems = Record<string, Array<(lang: Lang) => string>>

@@ -1,6 +1,7 @@
 // The capture dialect (seed 004, Janrain Capture + Social Login): form-only bodies, its own error envelopes.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { CaptureError, EngageError, OAuthError, requestId } from './errors.ts'
+import { RateLimitedError } from '../../plugins/rate-limit.ts'
+import { CaptureError, EngageError, OAuthError, rateLimited, requestId } from './errors.ts'
 import { errorLang, message } from './messages.ts'
 import nativeRoutes from './native.ts'
 import type { CaptureOptions } from './options.ts'
@@ -40,6 +41,12 @@ function respond (app: FastifyInstance, err: FastifyError, req: FastifyRequest, 
   }
   if (err instanceof EngageError) return reply.code(err.status).send({ stat: 'fail', err: { code: err.code, msg: err.msg } })
 
+  if (err instanceof RateLimitedError) {
+    // The tenant-wide limit (Retry-After already set), in the envelope of the route it hit.
+    if (envelope === 'oauth') return reply.code(429).send({ error: 'rate_limited', error_description: err.message })
+    if (envelope === 'engage' || envelope === 'engage-page') return reply.code(429).send({ stat: 'fail', err: { code: -1, msg: err.message } })
+    return respond(app, rateLimited(err.retryAfter) as unknown as FastifyError, req, reply)
+  }
   // Framework errors: validation, body too large, anything unexpected. Details stay in the log.
   const status = err.statusCode ?? 500
   const unexpected = status >= 500

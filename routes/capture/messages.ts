@@ -21,6 +21,7 @@ const en = {
   invalidCredentials: () => 'invalid credentials',
   accessToken: () => 'access token expired or invalid',
   unexpected: () => 'unexpected error',
+  rateLimited: (a: { seconds: number }) => `too many requests; try again in ${a.seconds} seconds`,
   // form field messages (invalid_fields)
   fieldRequired: () => 'Required',
   fieldEmail: () => 'Invalid email address',
@@ -51,6 +52,7 @@ const fr: { [K in MessageKey]: (typeof en)[K] } = {
   invalidCredentials: () => 'identifiants invalides',
   accessToken: () => "jeton d'accès expiré ou invalide",
   unexpected: () => 'erreur inattendue',
+  rateLimited: (a: { seconds: number }) => `trop de requêtes ; réessayez dans ${a.seconds} secondes`,
   fieldRequired: () => 'Obligatoire',
   fieldEmail: () => 'Adresse e-mail non valide',
   fieldConfirm: () => 'Ne correspond pas',

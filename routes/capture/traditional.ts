@@ -1,11 +1,11 @@
 // POST /oauth/auth_native_traditional and /oauth/register_native_traditional: email + password accounts (scrypt).
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { findUserByEmail, inTransaction, isUniqueViolation, createUser, recordEvent } from '../../plugins/identity/index.ts'
 import { hashPassword, verifyPassword } from '../../plugins/crypto.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
 import type { FormFieldConfig } from '../../plugins/tenant/schema-parts.ts'
 import { authSuccess, checkCommon, fieldFor, formFields, userFieldsFromForm, validateForm } from './args.ts'
-import { formError, invalidArgument } from './errors.ts'
+import { formError, invalidArgument, rateLimited } from './errors.ts'
 import { message } from './messages.ts'
 import { mergeInto, peekProfile } from './native.ts'
 import type { CaptureOptions } from './options.ts'
@@ -19,8 +19,14 @@ const SIGN_IN_FORM: FormFieldConfig[] = [
   { name: 'currentPassword', attribute: 'password', required: true }
 ]
 
+/** Password guessing is throttled per address unless the tenant sets its own `rateLimits.login`. */
+const DEFAULT_SIGN_IN_LIMIT = { max: 10, timeWindow: '15 minutes' }
+
 export default async function traditionalRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
   const tenant = app.tenant
+  // One counter per sign-in address (whoever tries it, from wherever): the credential path's identifier.
+  const signInEmails = new WeakMap<FastifyRequest, string>()
+  const signInLimit = app.limiter('capture:sign-in', tenant.rateLimits.login ?? DEFAULT_SIGN_IN_LIMIT, (req) => signInEmails.get(req) ?? '')
 
   app.post('/oauth/auth_native_traditional', {
     schema: {
@@ -32,7 +38,7 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
       body: AuthTraditionalBody,
       response: { 200: AuthResponse }
     }
-  }, async (req) => {
+  }, async (req, reply) => {
     const body = req.body as Body
     const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'locale', 'redirect_uri'])
     const formName = body.form || 'signInForm'
@@ -50,6 +56,13 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
 
     const mergeToken = body.merge_token || undefined
     const mergeProfile = mergeToken ? await peekProfile(app, mergeToken) : undefined
+
+    signInEmails.set(req, email.toLowerCase())
+    const retryAfter = await signInLimit(req)
+    if (retryAfter !== null) {
+      reply.header('retry-after', String(retryAfter))
+      throw rateLimited(retryAfter)
+    }
 
     const user = await findUserByEmail(tenant.db, tenant.id, email)
     // verifyPassword spends one scrypt even without a stored hash, so timing does not reveal accounts.

@@ -1,6 +1,5 @@
 // The oauth-confirm dialect (seed 002, DESIGN 5.3): init → provider → callback → frontend confirmation → login.
 import { randomBytes } from 'node:crypto'
-import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { User } from '../../db/index.ts'
@@ -66,6 +65,8 @@ export default async function oauthConfirm (fastify: FastifyInstance, opts: OAut
     const isCallback = req.routeOptions.url === CALLBACK_ROUTE
     if (status >= 500) req.log.error({ err }, 'oauth-confirm: unexpected error')
     else req.log.info({ code: err.code, validation: err.validationContext }, 'oauth-confirm: bad request')
+    // The tenant-wide limit (Retry-After already set): the seed has no throttling body, so a bare 429.
+    if (status === 429) return isCallback ? failCallback(reply, 'rate_limited') : bare(reply, 429)
     if (isCallback) return failCallback(reply, status >= 500 ? 'server_error' : 'invalid_request')
     // Validation errors, bad or unsupported bodies: the seed's bare 400; our own faults: a bare 500, no stack.
     return reply.code(status >= 500 ? 500 : 400).send()
@@ -76,16 +77,11 @@ export default async function oauthConfirm (fastify: FastifyInstance, opts: OAut
   const limit = tenant.rateLimits.login
   let throttle: ((req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>) | undefined
   if (limit) {
-    await app.register(rateLimit, {
-      global: false,
-      skipOnError: true, // a Redis outage must not refuse every sign-in
-      ...(tenant.redis ? { redis: tenant.redis, nameSpace: `${tenant.redisPrefix}:rl:oauth-confirm:` } : {})
-    })
-    const limiter = app.createRateLimit({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: (req) => `${tenant.id}|ip|${clientIpKey(req.ip)}` })
+    const limiter = app.limiter('oauth-confirm:ip', limit, (req) => clientIpKey(req.ip))
     throttle = async (req, reply) => {
-      const r = await limiter(req)
-      if (!r.isAllowed && r.isExceeded) {
-        reply.header('retry-after', String(r.ttlInSeconds))
+      const retryAfter = await limiter(req)
+      if (retryAfter !== null) {
+        reply.header('retry-after', String(retryAfter))
         return req.routeOptions.url === CALLBACK_ROUTE ? failCallback(reply, 'rate_limited') : bare(reply, 429)
       }
     }

@@ -1,10 +1,10 @@
 // The syncano dialect (seed 003, DESIGN 5.4): social login with an instance API key, X-USER-KEY user endpoints.
 import { randomBytes, randomInt } from 'node:crypto'
-import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { User } from '../../db/index.ts'
 import { clientIpKey } from '../../plugins/client-ip.ts'
+import { RateLimitedError } from '../../plugins/rate-limit.ts'
 import { matchesAny } from '../../plugins/crypto.ts'
 import {
   inTransaction, isUniqueViolation, issueSession, resolveSocialLogin, revokeSession, revokeUserSessions, updateUser,
@@ -90,6 +90,8 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
         return send(reply, new SyncanoError(415, { detail: `Unsupported media type "${mediaType(req.headers['content-type'])}" in request.` }))
       }
       if (status === 413) return send(reply, refuse('tooLarge'))
+      // The tenant-wide limit (Retry-After already set), in DRF's throttling words.
+      if (err instanceof RateLimitedError) return send(reply, new SyncanoError(429, { detail: err.message }))
       if (status >= 400 && status < 500) {
         req.log.info({ code: err.code }, 'syncano: malformed request')
         // The parser's message describes the syntax error only, never the body.
@@ -104,16 +106,11 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
     const limit = tenant.rateLimits.login
     const hooks: Array<(req: FastifyRequest) => Promise<void>> = []
     if (limit) {
-      await app.register(rateLimit, {
-        global: false,
-        skipOnError: true, // a Redis outage must not refuse every login
-        ...(tenant.redis ? { redis: tenant.redis, nameSpace: `${tenant.redisPrefix}:rl:syncano:` } : {})
-      })
-      const limiter = app.createRateLimit({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: (req) => `${tenant.id}|ip|${clientIpKey(req.ip)}` })
+      const limiter = app.limiter('syncano:ip', limit, (req) => clientIpKey(req.ip))
       hooks.push(async (req) => {
-        const r = await limiter(req)
-        if (!r.isAllowed && r.isExceeded) {
-          throw new SyncanoError(429, { detail: `Request was throttled. Expected available in ${r.ttlInSeconds} second${r.ttlInSeconds === 1 ? '' : 's'}.` }, { 'retry-after': String(r.ttlInSeconds) })
+        const retryAfter = await limiter(req)
+        if (retryAfter !== null) {
+          throw new SyncanoError(429, { detail: new RateLimitedError(retryAfter).message }, { 'retry-after': String(retryAfter) })
         }
       })
     }

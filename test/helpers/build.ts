@@ -81,9 +81,9 @@ export function postForm (body: Record<string, string>, headers: Record<string, 
 }
 
 /** A request through node:http, for what fetch forbids (a Host header of our choice). */
-export function rawRequest (url: string, opts: { method?: string, headers?: Record<string, string>, body?: string } = {}): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, text: string, json: () => any }> {
+export function rawRequest (url: string, opts: { method?: string, headers?: Record<string, string>, body?: string, /** Source address, e.g. 127.0.0.2 to be another client. */ localAddress?: string } = {}): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, text: string, json: () => any }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress }, (res) => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (c) => { text += c })

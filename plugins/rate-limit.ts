@@ -1,0 +1,78 @@
+// Per-tenant rate limits on @fastify/rate-limit, registered once per tenant instance: counters in Redis
+// when the deployment has one (shared by every node), in memory otherwise. A tenant-wide limit covers
+// every route, keyed by tenant + client (from headers) + client address (IPv6 /64); dialects add named limiters on
+// credential paths keyed by the identifier (an email, an address). When Redis fails, requests are served
+// (fail open, logged): a Redis outage must not refuse every sign-in. A 429 leaves through the dialect's
+// own error handler as a RateLimitedError, so each dialect answers in its own envelope.
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { clientIpKey } from './client-ip.ts'
+import { hashToken } from './crypto.ts'
+import { basicCredentials } from './http-auth.ts'
+import type { RateLimitsConfig } from './tenant/schema-parts.ts'
+
+type Limit = NonNullable<RateLimitsConfig['default']>
+
+/** Applies when a tenant sets no `rateLimits.default`: generous, but a single client cannot flood a tenant. */
+export const DEFAULT_TENANT_LIMIT: Limit = { max: 600, timeWindow: '1 minute' }
+
+export class RateLimitedError extends Error {
+  readonly statusCode = 429
+  readonly code = 'VST_ERR_RATE_LIMITED'
+  readonly retryAfter: number
+  constructor (retryAfter: number) {
+    super(`Request was throttled. Expected available in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`)
+    this.retryAfter = retryAfter
+  }
+}
+
+/** Resolves to null when allowed, or to the seconds until the client may try again. */
+export type Limiter = (req: FastifyRequest) => Promise<number | null>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** A named limiter of this tenant: `key` picks the counter (e.g. the email a credential path names). */
+    limiter (name: string, limit: Limit, key: (req: FastifyRequest) => string): Limiter
+  }
+}
+
+export default fp(async function tenantRateLimits (app: FastifyInstance) {
+  const tenant = app.tenant
+  await app.register(rateLimit, {
+    global: false,
+    skipOnError: true,
+    ...(tenant.redis ? { redis: tenant.redis, nameSpace: `${tenant.redisPrefix}:rl:` } : {})
+  })
+  app.decorate('limiter', (name: string, limit: Limit, key: (req: FastifyRequest) => string): Limiter => {
+    const check = app.createRateLimit({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: (req) => `${tenant.id}|${name}|${key(req)}` })
+    return async (req) => {
+      const r = await check(req)
+      return !r.isAllowed && r.isExceeded ? Math.max(1, r.ttlInSeconds) : null
+    }
+  })
+
+  const clients = new Set(tenant.clients.map((c) => c.id))
+  const instanceOfKey = new Map(tenant.instances.flatMap((i) => i.apiKeys.map((k) => [hashToken(k), i.name] as const)))
+  /** The API client a request speaks for, read from its headers (the limit runs before the body is read,
+   *  ahead of every dialect's own checks); names this tenant does not have share one bucket. */
+  const clientOf = (req: FastifyRequest): string => {
+    const basic = basicCredentials(req.headers.authorization)
+    if (basic && clients.has(basic.id)) return `c:${basic.id}`
+    const apiKey = req.headers['x-api-key']
+    if (typeof apiKey === 'string' && apiKey.length <= 512) {
+      const instance = instanceOfKey.get(hashToken(apiKey))
+      if (instance) return `i:${instance}`
+    }
+    return '-'
+  }
+  const tenantWide = app.limiter('default', tenant.rateLimits.default ?? DEFAULT_TENANT_LIMIT, (req) => `${clientOf(req)}|${clientIpKey(req.ip)}`)
+  // First thing on every request, so refused and malformed requests count too.
+  app.addHook('onRequest', async (req, reply) => {
+    const retryAfter = await tenantWide(req)
+    if (retryAfter !== null) {
+      reply.header('retry-after', String(retryAfter))
+      throw new RateLimitedError(retryAfter)
+    }
+  })
+}, { name: 'vestibule-rate-limits', fastify: '5.x', decorators: { fastify: ['tenant'] } })

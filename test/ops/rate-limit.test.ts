@@ -1,0 +1,78 @@
+// Per-tenant rate limits: a tenant-wide limit keyed by client and address, answered with Retry-After in
+// each dialect's own envelope; a per-address limit on password sign-in; counters shared by the nodes of
+// a deployment through Redis; and requests still served when Redis is down.
+import t from 'tap'
+import { build, rawRequest, tenantDoc, TEST_REDIS_URL } from '../helpers/build.ts'
+import { privateRedis } from '../helpers/redis.ts'
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
+const JSON_CT = { 'content-type': 'application/json' }
+const CLIENT = 'cap-client-0123456789abcdef'
+
+function limited (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return tenantDoc(id, {
+    clients: [{ id: CLIENT, secret: 'cap-secret', features: ['login_client'], defaultFlow: 'standard', defaultFlowVersion: '1' }],
+    instances: [{ name: 'inst', apiKeys: ['syncano-api-key-1234'] }],
+    flows: [{ name: 'standard', versions: [{ version: '1', locales: ['en-US'], forms: {} }] }],
+    providers: { github: { type: 'github', clientId: 'x', clientSecret: 'y', endpoints: { authorize: 'http://127.0.0.1:9/a', token: 'http://127.0.0.1:9/t', userinfo: 'http://127.0.0.1:9/u', emails: 'http://127.0.0.1:9/e' } } },
+    dialects: { 'rest-social-auth': {}, syncano: {}, 'oauth-confirm': { confirmUrl: 'https://app.test/c/{confirmation}' }, capture: {} },
+    ...extra
+  })
+}
+
+t.test('the tenant-wide limit: 429 with Retry-After in each dialect\'s envelope, per tenant and per address', async (t) => {
+  const { url } = await build(t, { tenants: [limited('tight', { rateLimits: { default: { max: 3, timeWindow: '1 minute' } } }), limited('roomy')] })
+  const get = (tenant: string, localAddress = '127.0.0.1') => rawRequest(`${url}/t/${tenant}/user`, { localAddress })
+  for (let i = 0; i < 3; i++) t.equal((await get('tight')).status, 401, `request ${i + 1} is served`)
+  const over = await get('tight')
+  t.equal(over.status, 429)
+  t.match(over.headers['retry-after'], /^\d+$/)
+  t.same(over.json(), { detail: `Request was throttled. Expected available in ${over.headers['retry-after']} seconds.` }, 'rest-social-auth: DRF throttling body')
+
+  // A request with an instance's API key speaks for that client: it has its own counter.
+  const syncanoUser = () => rawRequest(`${url}/t/tight/v1.1/instances/inst/user/`, { headers: { 'x-api-key': 'syncano-api-key-1234' } })
+  for (let i = 0; i < 3; i++) t.equal((await syncanoUser()).status, 403, 'the API-key client is counted apart')
+  const syncano = await syncanoUser()
+  t.equal(syncano.status, 429)
+  t.match(syncano.json(), { detail: /^Request was throttled\. Expected available in \d+ seconds?\.$/ }, 'syncano: DRF throttling body')
+  const init = await rawRequest(`${url}/t/tight/oauth/init`, { method: 'POST', headers: JSON_CT, body: JSON.stringify({ provider: 'github', language: 'en' }) })
+  t.same([init.status, init.text], [429, ''], 'oauth-confirm: a bare 429')
+  const native = await rawRequest(`${url}/t/tight/oauth/auth_native`, { method: 'POST', headers: FORM, body: new URLSearchParams({ client_id: CLIENT }).toString() })
+  t.equal(native.status, 200, 'capture: HTTP 200 like every Capture API error')
+  t.match(native.json(), { stat: 'error', code: 510, error: 'rate_limit_exceeded', error_description: /^too many requests; try again in \d+ seconds$/, request_id: /^[a-z0-9]{16}$/ })
+  const token = await rawRequest(`${url}/t/tight/oauth/token`, { method: 'POST', headers: FORM, body: 'grant_type=authorization_code' })
+  t.same([token.status, token.json().error], [429, 'rate_limited'], 'capture /oauth/token: OAuth-style 429')
+
+  t.equal((await get('roomy')).status, 401, 'another tenant has its own counters')
+  t.equal((await get('tight', '127.0.0.2')).status, 401, 'another client address has its own counter')
+})
+
+t.test('password sign-in is limited per address, from any client address', async (t) => {
+  const { url } = await build(t, { tenants: [limited('signin', { rateLimits: { login: { max: 2, timeWindow: '1 minute' } } })] })
+  const signIn = (email: string, localAddress: string) => rawRequest(`${url}/t/signin/oauth/auth_native_traditional`, {
+    method: 'POST', headers: FORM, localAddress,
+    body: new URLSearchParams({ client_id: CLIENT, flow: 'standard', flow_version: '1', locale: 'en-US', redirect_uri: 'https://app.test/', signInEmailAddress: email, currentPassword: 'guess' }).toString()
+  })
+  t.equal((await signIn('victim@x.test', '127.0.0.1')).json().code, 210)
+  t.equal((await signIn('victim@x.test', '127.0.0.2')).json().code, 210)
+  const third = await signIn('victim@x.test', '127.0.0.3')
+  t.equal(third.json().code, 510, 'the third guess at one address is refused, whatever the source address')
+  t.match(third.headers['retry-after'], /^\d+$/)
+  t.equal((await signIn('someone-else@x.test', '127.0.0.1')).json().code, 210, 'other addresses are not affected')
+})
+
+t.test('the nodes of a deployment share counters through Redis', async (t) => {
+  const doc = limited('shared', { rateLimits: { default: { max: 4, timeWindow: '1 minute' } } })
+  const a = await build(t, { tenants: [doc], redisUrl: TEST_REDIS_URL })
+  const b = await build(t, { tenants: [doc], redisUrl: TEST_REDIS_URL, nodeOf: a })
+  const statuses = []
+  for (const node of [a, b, a, b, a]) statuses.push((await rawRequest(`${node.url}/t/shared/user`)).status)
+  t.same(statuses, [401, 401, 401, 401, 429], 'the fifth request is over the limit, whichever node took the others')
+})
+
+t.test('Redis down: requests are served (fail open), not refused', async (t) => {
+  const redis = await privateRedis(t)
+  const { url } = await build(t, { tenants: [limited('open', { rateLimits: { default: { max: 1, timeWindow: '1 minute' } } })], redisUrl: redis.url })
+  await redis.stop()
+  for (let i = 0; i < 3; i++) t.equal((await rawRequest(`${url}/t/open/user`)).status, 401)
+})
