@@ -16,3 +16,17 @@ export function isUniqueViolation (err: unknown, constraint?: string): boolean {
   if (!e || e.code !== '23505') return false
   return constraint === undefined || e.constraint === constraint || (e.message ?? '').includes(constraint)
 }
+
+/**
+ * Runs fn in its own transaction; when it loses a unique-key race (another writer committed the same
+ * identity, email or username first), runs it once more in a fresh transaction, where it sees the
+ * winner's rows and decides again. For callers that compose resolveSocialLogin with their own writes.
+ */
+export async function transactionWithRaceRetry<T> (db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  try {
+    return await db.transaction().execute(fn)
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err
+    return db.transaction().execute(fn)
+  }
+}

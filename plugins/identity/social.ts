@@ -1,9 +1,9 @@
 // Social login resolution (DESIGN 4.3): find the identity, else apply the tenant's linking rule, else register.
-import { sql } from 'kysely'
-import type { Identity, User } from '../../db/index.ts'
+import { sql, type Kysely } from 'kysely'
+import type { Database, Identity, User } from '../../db/index.ts'
 import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
-import { inTransaction, isUniqueViolation, type Executor } from './executor.ts'
+import { inTransaction, transactionWithRaceRetry, type Executor } from './executor.ts'
 import { createUser, findIdentity, findUserByEmail, insertIdentity, recordEvent, userFieldsFromProfile, type UserFields } from './users.ts'
 
 export type LinkingRule = 'reject' | 'verified-email'
@@ -36,13 +36,10 @@ export type SocialLoginOutcome =
  * same email from two different identities ends as `email-in-use` for the loser.
  */
 export async function resolveSocialLogin (db: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {
-  let outcome: SocialLoginOutcome
-  try {
-    outcome = await inTransaction(db, (trx) => resolveLocked(trx, input))
-  } catch (err) {
-    if (!isUniqueViolation(err) || db.isTransaction) throw err
-    outcome = await inTransaction(db, (trx) => resolveLocked(trx, input)) // the other writer has committed: decide again
-  }
+  // Inside a caller's transaction the caller retries (see transactionWithRaceRetry); alone, we do.
+  const outcome = db.isTransaction
+    ? await resolveLocked(db, input)
+    : await transactionWithRaceRetry(db as Kysely<Database>, (trx) => resolveLocked(trx, input))
   logins.inc({ tenant: input.tenantId, outcome: outcome.kind })
   return outcome
 }

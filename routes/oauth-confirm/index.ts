@@ -6,9 +6,8 @@ import type { User } from '../../db/index.ts'
 import { clientIpKey } from '../../plugins/client-ip.ts'
 import { hashToken, randomToken } from '../../plugins/crypto.ts'
 import {
-  consumeOneTimeToken, createOneTimeToken, getUser, inTransaction, isUniqueViolation, issueSession,
-  resolveSocialLogin, revokeSessionsBySource, updateUser
-} from '../../plugins/identity/index.ts'
+  consumeOneTimeToken, createOneTimeToken, getUser, inTransaction, issueSession,
+  resolveSocialLogin, revokeSessionsBySource, updateUser, transactionWithRaceRetry } from '../../plugins/identity/index.ts'
 import type { OAuth2Provider } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
@@ -171,7 +170,7 @@ export default async function oauthConfirm (fastify: FastifyInstance, opts: OAut
     }
 
     // Account resolution and the confirmation commit together: a failure leaves neither behind.
-    const run = () => inTransaction(tenant.db, async (trx) => {
+    const result = await transactionWithRaceRetry(tenant.db, async (trx) => {
       const outcome = await resolveSocialLogin(trx, {
         tenantId: tenant.id,
         linking: tenant.linking,
@@ -188,14 +187,6 @@ export default async function oauthConfirm (fastify: FastifyInstance, opts: OAut
       })
       return { token }
     })
-    let result: Awaited<ReturnType<typeof run>>
-    try {
-      result = await run()
-    } catch (err) {
-      // Two different identities racing for one new email: the loser decides again and sees email-in-use.
-      if (!isUniqueViolation(err)) throw err
-      result = await run()
-    }
     if (typeof result === 'string') {
       req.log.info({ provider: name, outcome: result }, 'oauth-confirm: sign-in refused')
       return failCallback(reply, result === 'email-in-use' ? 'email_in_use' : 'invalid_credentials')

@@ -7,9 +7,8 @@ import { clientIpKey } from '../../plugins/client-ip.ts'
 import { RateLimitedError } from '../../plugins/rate-limit.ts'
 import { matchesAny } from '../../plugins/crypto.ts'
 import {
-  inTransaction, isUniqueViolation, issueSession, resolveSocialLogin, revokeSession, revokeUserSessions, updateUser,
-  verifySession, type VerifiedSession
-} from '../../plugins/identity/index.ts'
+  inTransaction, issueSession, resolveSocialLogin, revokeSession, revokeUserSessions, updateUser,
+  verifySession, type VerifiedSession, transactionWithRaceRetry } from '../../plugins/identity/index.ts'
 import type { Provider } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
 import type { InstanceConfig } from '../../plugins/tenant/schema-parts.ts'
@@ -195,7 +194,7 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
         throw refuse(profile.error === 'unavailable' ? 'unavailable' : 'badCredentials')
       }
       // Account, username and user key commit together: a refused outcome writes nothing.
-      const run = () => inTransaction(tenant.db, async (trx) => {
+      const result = await transactionWithRaceRetry(tenant.db, async (trx) => {
         const outcome = await resolveSocialLogin(trx, { tenantId: tenant.id, linking: tenant.linking, profile: profile.value })
         if (outcome.kind !== 'login' && outcome.kind !== 'linked' && outcome.kind !== 'created') return outcome.kind
         let user = outcome.user
@@ -204,14 +203,6 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
         await issueSession(trx, { tenantId: tenant.id, userId: user.id, kind: USER_KEY_KIND, clientId: instance.name, token: key })
         return { user, key }
       })
-      let result: Awaited<ReturnType<typeof run>>
-      try {
-        result = await run()
-      } catch (err) {
-        // Two identities racing for one new email: decide again, the loser sees email-in-use.
-        if (!isUniqueViolation(err)) throw err
-        result = await run()
-      }
       if (typeof result === 'string') {
         req.log.info({ backend: provider!.name, outcome: result }, 'syncano: sign-in refused')
         throw refuse(result === 'email-in-use' ? 'emailInUse' : 'badCredentials')
