@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { User } from '../../db/index.ts'
 import {
-  consumeOneTimeToken, createOneTimeToken, createUser, findUserByEmail, inTransaction, isUniqueViolation, issueSession,
+  consumeOneTimeToken, createOneTimeToken, createUser, findUserByEmail, inTransaction, issueSession, transactionWithRaceRetry,
   recordEvent, resolveSocialLogin, revokeSession, updateUser
 } from '../../plugins/identity/index.ts'
 import type { ProviderFailure } from '../../plugins/providers/types.ts'
@@ -110,7 +110,8 @@ export default async function byLink (app: FastifyInstance, opts: ByLinkOptions)
     const client = tenant.client(v.values.client_key)
     if (!client) return reply.code(400).send(E.invalidClient)
 
-    const attempt = () => inTransaction(tenant.db, async (trx) => {
+    // Two first logins of one address may race: the loser decides again once the winner has committed.
+    const result = await transactionWithRaceRetry(tenant.db, async (trx) => {
       const consumed = await consumeOneTimeToken(trx, tenant.id, 'magic-link', v.values.token!)
       if (!consumed.ok) return null
       const email = String(consumed.row.data.email)
@@ -131,11 +132,6 @@ export default async function byLink (app: FastifyInstance, opts: ByLinkOptions)
       const { token } = await issueSession(trx, { tenantId: tenant.id, userId: user.id, kind: 'token', clientId: client.id, ttlSeconds: sessionTtl })
       return { token, user }
     })
-    let result
-    try { result = await attempt() } catch (err) {
-      if (!isUniqueViolation(err)) throw err
-      result = await attempt() // two first logins of one address raced: the other has committed
-    }
     if (!result) return reply.code(400).send(E.invalidToken)
     return { token: result.token, ...serializeUser(result.user) }
   })
@@ -160,17 +156,13 @@ export default async function byLink (app: FastifyInstance, opts: ByLinkOptions)
     const profile = await provider.profileFromTokens(tokens.value)
     if (!profile.ok) return fail(profile)
 
-    const attempt = () => inTransaction(tenant.db, async (trx) => {
+    // Two first logins of one identity or address may race: the loser decides again once the winner has committed.
+    const result = await transactionWithRaceRetry(tenant.db, async (trx) => {
       const outcome = await resolveSocialLogin(trx, { tenantId: tenant.id, linking: tenant.linking, profile: profile.value, requireEmail: true })
       if (outcome.kind !== 'login' && outcome.kind !== 'linked' && outcome.kind !== 'created') return { outcome, token: null, user: null }
       const { token } = await issueSession(trx, { tenantId: tenant.id, userId: outcome.user.id, kind: 'token', clientId: client.id, ttlSeconds: sessionTtl })
       return { outcome, token, user: outcome.user }
     })
-    let result
-    try { result = await attempt() } catch (err) {
-      if (!isUniqueViolation(err)) throw err
-      result = await attempt()
-    }
     if (result.outcome.kind === 'no-email') return reply.code(400).send(E.noEmail)
     if (result.outcome.kind === 'email-in-use') return reply.code(400).send(E.emailInUse)
     if (result.token === null || result.user === null) throw new Error(`unexpected outcome ${result.outcome.kind}`)

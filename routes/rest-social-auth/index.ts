@@ -5,7 +5,7 @@ import type { User } from '../../db/index.ts'
 import { hashToken, safeEqual } from '../../plugins/crypto.ts'
 import {
   consumeOneTimeToken, createOneTimeToken, findUserByEmail, inTransaction, isUniqueViolation, issueSession,
-  peekOneTimeToken, resolveSocialLogin, revokeSession, updateUser, type UserFields
+  peekOneTimeToken, resolveSocialLogin, revokeSession, transactionWithRaceRetry, updateUser, type UserFields
 } from '../../plugins/identity/index.ts'
 import type { NormalizedProfile, OAuth1Provider, OAuth2Provider, ProviderFailure } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
@@ -48,7 +48,7 @@ export default async function restSocialAuth (app: FastifyInstance, opts: RestSo
 
   /** Resolve + issue the token in one transaction; a lost race on a unique key is decided again once. */
   async function signIn (profile: NormalizedProfile, email: string | undefined, referralCode: string | undefined) {
-    const attempt = () => inTransaction(tenant.db, async (trx) => {
+    return transactionWithRaceRetry(tenant.db, async (trx) => {
       const newUser: UserFields = referralCode !== undefined ? { referral_code: referralCode } : {}
       const outcome = await resolveSocialLogin(trx, {
         tenantId: tenant.id, linking: tenant.linking, profile, suppliedEmail: email ?? null, requireEmail: true, newUser
@@ -57,10 +57,6 @@ export default async function restSocialAuth (app: FastifyInstance, opts: RestSo
       const { token } = await issueSession(trx, { tenantId: tenant.id, userId: outcome.user.id, kind: 'token', ttlSeconds: sessionTtl })
       return { outcome, token }
     })
-    try { return await attempt() } catch (err) {
-      if (!isUniqueViolation(err)) throw err
-      return attempt()
-    }
   }
 
   async function finish (reply: FastifyReply, profile: NormalizedProfile, values: Record<string, string | undefined>) {
