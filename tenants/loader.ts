@@ -45,7 +45,9 @@ export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv 
   if (errors.length) return { errors }
   const withDefaults = Value.Default(TenantSchema, interpolated)
   const seen = new Set<string>()
-  for (const e of explain(checker.Errors(withDefaults))) {
+  // The compiled check first: Errors() walks the schema interpretively and is only needed for a bad file.
+  const valid = checker.Check(withDefaults)
+  for (const e of valid ? [] : explain(checker.Errors(withDefaults))) {
     if (seen.has(e.path)) continue // TypeBox may say one thing twice ("required" and "expected string")
     seen.add(e.path)
     errors.push({ file, path: e.path, message: e.message })
@@ -83,7 +85,11 @@ export async function loadTenantDir (dir: string, env: NodeJS.ProcessEnv = proce
   const names = (await fs.readdir(dir)).filter(isTenantFile).sort()
   const tenants: LoadedTenant[] = []
   const errors: TenantError[] = []
-  const texts = await Promise.all(names.map((n) => fs.readFile(path.join(dir, n), 'utf8')))
+  // Bounded concurrency: 10,000 reads at once queue on libuv's four threads and take ten times longer.
+  const texts: string[] = []
+  for (let i = 0; i < names.length; i += 128) {
+    texts.push(...await Promise.all(names.slice(i, i + 128).map((n) => fs.readFile(path.join(dir, n), 'utf8'))))
+  }
   const ids = new Map<string, string>()
   const hosts = new Map<string, string>()
   names.forEach((name, i) => {

@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { Session, User } from '../../db/index.ts'
 import { hashToken, randomToken } from '../crypto.ts'
 import type { Executor } from './executor.ts'
+import { rows, SQL } from './statements.ts'
 
 export type SessionKind = 'token' | 'access' | 'refresh' | 'user_key' | (string & {})
 
@@ -21,37 +22,27 @@ export interface IssueSessionInput {
 
 export async function issueSession (db: Executor, input: IssueSessionInput): Promise<{ token: string, session: Session }> {
   const token = input.token ?? randomToken()
-  const session = await db.insertInto('sessions').values({
-    tenant_id: input.tenantId,
-    user_id: input.userId,
-    kind: input.kind,
-    token_hash: hashToken(token),
-    client_id: input.clientId ?? null,
-    source: input.source ?? null,
-    expires_at: input.ttlSeconds ? sql<Date>`now() + make_interval(secs => ${input.ttlSeconds})` : null
-  }).returningAll().executeTakeFirstOrThrow()
+  const [session] = await rows<Session>(db, SQL.insertSession, [
+    input.tenantId, input.userId, input.kind, hashToken(token), input.clientId ?? null, input.source ?? null, input.ttlSeconds || null
+  ])
   return { token, session }
 }
 
 export interface VerifiedSession { session: Session, user: User }
 
+type SessionUserRow = User & { s_id: string, s_kind: string, s_client_id: string | null, s_source: string | null, s_created_at: Date, s_expires_at: Date | null, s_revoked_at: Date | null }
+
 /** One round trip: the live session of one of `kinds` with its user, or undefined. */
 export async function verifySession (db: Executor, tenantId: string, kinds: readonly SessionKind[], token: string): Promise<VerifiedSession | undefined> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 512 || kinds.length === 0) return undefined
-  const row = await db.selectFrom('sessions as s')
-    .innerJoin('users as u', (j) => j.onRef('u.id', '=', 's.user_id').onRef('u.tenant_id', '=', 's.tenant_id'))
-    .select((eb) => [
-      sql<Session>`to_jsonb(s)`.as('session'),
-      sql<User>`to_jsonb(u)`.as('user')
-    ])
-    .where('s.tenant_id', '=', tenantId)
-    .where('s.token_hash', '=', hashToken(token))
-    .where('s.kind', 'in', kinds as SessionKind[])
-    .where('s.revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
-    .executeTakeFirst()
+  const hash = hashToken(token)
+  const [row] = await rows<SessionUserRow>(db, SQL.verifySession, [tenantId, hash, kinds])
   if (!row) return undefined
-  return { session: reviveDates(row.session), user: reviveUser(row.user) }
+  const { s_id: id, s_kind: kind, s_client_id: clientId, s_source: source, s_created_at: createdAt, s_expires_at: expiresAt, s_revoked_at: revokedAt, ...user } = row
+  return {
+    session: { id, tenant_id: tenantId, user_id: user.id, kind, token_hash: hash, client_id: clientId, source, created_at: createdAt, expires_at: expiresAt, revoked_at: revokedAt },
+    user
+  }
 }
 
 /** Revokes one token of this tenant; true when a live session was revoked. */
@@ -76,20 +67,4 @@ export async function revokeUserSessions (db: Executor, tenantId: string, userId
   if (kind) q = q.where('kind', '=', kind)
   const res = await q.executeTakeFirst()
   return Number(res.numUpdatedRows)
-}
-
-// to_jsonb turns timestamps into strings and int8 into numbers; restore the row shapes callers expect.
-function reviveDates (s: any): Session {
-  return {
-    ...s,
-    id: String(s.id),
-    user_id: String(s.user_id),
-    created_at: new Date(s.created_at),
-    expires_at: s.expires_at ? new Date(s.expires_at) : null,
-    revoked_at: s.revoked_at ? new Date(s.revoked_at) : null
-  }
-}
-
-export function reviveUser (u: any): User {
-  return { ...u, id: String(u.id), created_at: new Date(u.created_at), updated_at: new Date(u.updated_at) }
 }

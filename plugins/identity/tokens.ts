@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { OneTimeToken } from '../../db/index.ts'
 import { hashToken, randomToken } from '../crypto.ts'
 import type { Executor } from './executor.ts'
+import { rows, SQL } from './statements.ts'
 
 export type TokenPurpose =
   | 'magic-link' | 'oauth-state' | 'confirmation' | 'social-login' | 'merge'
@@ -20,14 +21,9 @@ export interface CreateTokenInput {
 
 export async function createOneTimeToken (db: Executor, input: CreateTokenInput): Promise<{ token: string, row: OneTimeToken }> {
   const token = input.token ?? randomToken()
-  const row = await db.insertInto('one_time_tokens').values({
-    tenant_id: input.tenantId,
-    purpose: input.purpose,
-    token_hash: hashToken(token),
-    user_id: input.userId ?? null,
-    data: JSON.stringify(input.data ?? {}),
-    expires_at: sql<Date>`now() + make_interval(secs => ${input.ttlSeconds})`
-  }).returningAll().executeTakeFirstOrThrow()
+  const [row] = await rows<OneTimeToken>(db, SQL.createToken, [
+    input.tenantId, input.purpose, hashToken(token), input.userId ?? null, JSON.stringify(input.data ?? {}), input.ttlSeconds
+  ])
   return { token, row }
 }
 
@@ -43,15 +39,7 @@ export type ConsumeResult =
 export async function consumeOneTimeToken (db: Executor, tenantId: string, purpose: TokenPurpose, token: string): Promise<ConsumeResult> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 512) return { ok: false, reason: 'unknown' }
   const hash = hashToken(token)
-  const row = await db.updateTable('one_time_tokens')
-    .set({ consumed_at: sql`now()` })
-    .where('tenant_id', '=', tenantId)
-    .where('purpose', '=', purpose)
-    .where('token_hash', '=', hash)
-    .where('consumed_at', 'is', null)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .returningAll()
-    .executeTakeFirst()
+  const [row] = await rows<OneTimeToken>(db, SQL.consumeToken, [tenantId, purpose, hash])
   if (row) return { ok: true, row }
   const seen = await db.selectFrom('one_time_tokens').selectAll()
     .where('tenant_id', '=', tenantId).where('purpose', '=', purpose).where('token_hash', '=', hash)

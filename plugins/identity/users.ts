@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { Identity, NewUser, User } from '../../db/index.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import type { Executor } from './executor.ts'
+import { rows, SQL } from './statements.ts'
 
 export async function getUser (db: Executor, tenantId: string, userId: string): Promise<User | undefined> {
   if (!/^\d{1,18}$/.test(String(userId))) return undefined
@@ -15,10 +16,7 @@ export async function getUserByUuid (db: Executor, tenantId: string, uuid: strin
 }
 
 export async function findUserByEmail (db: Executor, tenantId: string, email: string): Promise<User | undefined> {
-  return db.selectFrom('users').selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where(sql`lower(email)`, '=', email.toLowerCase())
-    .executeTakeFirst()
+  return (await rows<User>(db, SQL.userByEmail, [tenantId, email.toLowerCase()]))[0]
 }
 
 export type UserFields = Partial<Pick<User,
@@ -93,5 +91,5 @@ export function userFieldsFromProfile (p: NormalizedProfile): UserFields {
 }
 
 export async function recordEvent (db: Executor, tenantId: string, type: string, userId: string | null, data: Record<string, unknown> = {}): Promise<void> {
-  await db.insertInto('audit_events').values({ tenant_id: tenantId, user_id: userId, type, data: JSON.stringify(data) }).execute()
+  await rows(db, SQL.insertEvent, [tenantId, userId, type, JSON.stringify(data)])
 }
