@@ -37,7 +37,7 @@ export async function cleanupExpired (db: Kysely<Database>, opts: CleanupOptions
     const n = Number(r.numAffectedRows ?? 0)
     result.oneTimeTokens += n
     result.batches++
-    if (n < batchSize) break
+    if (n === 0) break // not `n < batchSize`: SKIP LOCKED can make a batch short while rows remain
     if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
   }
   for (let i = 0; i < maxBatches; i++) {
@@ -52,7 +52,7 @@ export async function cleanupExpired (db: Kysely<Database>, opts: CleanupOptions
     const n = Number(r.numAffectedRows ?? 0)
     result.sessions += n
     result.batches++
-    if (n < batchSize) break
+    if (n === 0) break // not `n < batchSize`: SKIP LOCKED can make a batch short while rows remain
     if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
   }
   return result
