@@ -90,12 +90,24 @@ export async function migrateToLatest (db: Kysely<Database>, schema?: string): P
   // A schema chosen through search_path (e.g. ?options=-c search_path=… in DATABASE_URL) counts too.
   const tableSchema = schema ?? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider(), migrationTableSchema: tableSchema })
-  const { error, results } = await migrator.migrateToLatest()
+  let { error, results } = await migrator.migrateToLatest()
+  // Kysely's introspection reads every schema's catalog; one dropped meanwhile (another app or test run
+  // sharing the database) fails it with 3F000 naming that schema. Nothing of ours changed: try again.
+  for (let attempt = 1; attempt < 6 && isOtherSchemaGone(error, tableSchema); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+    ;({ error, results } = await migrator.migrateToLatest())
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? error}`)
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+function isOtherSchemaGone (error: unknown, ours: string | undefined): boolean {
+  const e = error as { code?: string, message?: string } | undefined
+  if (!e || e.code !== '3F000') return false
+  return ours === undefined || !String(e.message ?? '').includes(`"${ours}"`)
 }
 
 export async function ping (db: Kysely<Database>): Promise<void> {
