@@ -59,6 +59,10 @@ switch (command) {
 }
 
 async function serve (): Promise<void> {
+  // Tenant files may say ${PUBLIC_BASE_URL} and ${DEMO_IDP_URL} (the demo does): give them this
+  // process's own addresses when the operator set none, so PORT=4000 npm start keeps the demo working.
+  process.env.PUBLIC_BASE_URL ||= env.publicBaseUrl ?? `http://${env.host}:${env.port}`
+  process.env.DEMO_IDP_URL ||= `http://127.0.0.1:${process.env.DEMO_IDP_PORT ?? 3001}`
   const app = await buildApp({
     databaseUrl: env.databaseUrl,
     dataDir: `${env.dataDir}/pglite`,

@@ -13,8 +13,9 @@ t.test('npm start serves the demo tenant; the demo login and a magic link work',
   const [port, idpPort] = [await freePort(), await freePort()]
   const base = `http://127.0.0.1:${port}`
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vst-quickstart-'))
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), DEMO_IDP_PORT: String(idpPort), DEMO_IDP_URL: `http://127.0.0.1:${idpPort}`, PUBLIC_BASE_URL: base, DATA_DIR: dataDir, TENANTS_WATCH: '0' }
-  for (const k of ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'TENANTS_DIR', 'NODE_ENV']) delete env[k]
+  // Only the ports: the demo's URLs must follow them (PUBLIC_BASE_URL and DEMO_IDP_URL derived).
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), DEMO_IDP_PORT: String(idpPort), DATA_DIR: dataDir, TENANTS_WATCH: '0' }
+  for (const k of ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'TENANTS_DIR', 'NODE_ENV', 'PUBLIC_BASE_URL', 'DEMO_IDP_URL']) delete env[k]
   const child = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let out = ''
   child.stdout.on('data', (c) => { out += c })
