@@ -76,3 +76,16 @@ t.test('Redis down: requests are served (fail open), not refused', async (t) => 
   await redis.stop()
   for (let i = 0; i < 3; i++) t.equal((await rawRequest(`${url}/t/open/user`)).status, 401)
 })
+
+t.test('X-Forwarded-For counts only from a trusted proxy', async (t) => {
+  const doc = limited('xff', { rateLimits: { default: { max: 2, timeWindow: '1 minute' } } })
+  const spoof = (base: string, ip: string) => rawRequest(`${base}/t/xff/user`, { headers: { 'x-forwarded-for': ip } })
+
+  const direct = await build(t, { tenants: [doc] })
+  const untrusted = [await spoof(direct.url, '198.51.100.1'), await spoof(direct.url, '198.51.100.2'), await spoof(direct.url, '198.51.100.3')]
+  t.same(untrusted.map((r) => r.status), [401, 401, 429], 'without TRUST_PROXY a forged header does not buy a fresh counter')
+
+  const proxied = await build(t, { tenants: [doc], trustProxy: '127.0.0.1' })
+  const trusted = [await spoof(proxied.url, '198.51.100.1'), await spoof(proxied.url, '198.51.100.1'), await spoof(proxied.url, '198.51.100.1'), await spoof(proxied.url, '198.51.100.2')]
+  t.same(trusted.map((r) => r.status), [401, 401, 429, 401], 'behind a trusted proxy each client address has its own counter')
+})
