@@ -49,7 +49,14 @@ export interface SmtpPeer {
   close (): Promise<void>
 }
 
-export async function startSmtpPeer (): Promise<SmtpPeer> {
+export interface SmtpPeerOptions {
+  /** Called when a message's DATA starts arriving (a delivery is in flight). */
+  onDataStart?: () => void
+  /** Hold each message this long before accepting it (a slow mail server, for shutdown tests). */
+  acceptDelayMs?: number
+}
+
+export async function startSmtpPeer (opts: SmtpPeerOptions = {}): Promise<SmtpPeer> {
   const messages: CapturedMail[] = []
   const claimed = new Set<CapturedMail>()
   const waiters: Array<{ to: string, resolve: (m: CapturedMail) => void }> = []
@@ -71,7 +78,9 @@ export async function startSmtpPeer (): Promise<SmtpPeer> {
     logger: false,
     onAuth (_auth, _session, cb) { cb(null, { user: 'peer' }) },
     onData (stream, session, cb) {
-      simpleParser(stream).then((parsed) => {
+      opts.onDataStart?.()
+      simpleParser(stream).then(async (parsed) => {
+        if (opts.acceptDelayMs) await new Promise((resolve) => setTimeout(resolve, opts.acceptDelayMs))
         const addrs = (v: AddressObject | AddressObject[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((a) => a.value.map((x) => x.address ?? '')).filter(Boolean)
         deliver({
           to: [...addrs(parsed.to), ...addrs(parsed.cc)],
