@@ -1,6 +1,7 @@
 // Builds one tenant's Fastify instance from its config: shared services in, that tenant's dialect
 // plugins, OpenAPI document and error envelopes out. Instances are small and built on first use.
 import { randomUUID } from 'node:crypto'
+import cors from '@fastify/cors'
 import formbody from '@fastify/formbody'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -80,6 +81,16 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   await app.register(requestLog, { tenant: config.id })
   await app.register(formbody, { bodyLimit: 64 * 1024 })
   await app.register(tenantRateLimits)
+  if (config.cors) {
+    // Exact origins only; no credentials mode: these APIs authenticate with headers, not cookies.
+    await app.register(cors, {
+      origin: config.cors.origins,
+      methods: ['GET', 'POST', 'PATCH'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-API-KEY', 'X-USER-KEY'],
+      exposedHeaders: ['Retry-After'],
+      maxAge: 600
+    })
+  }
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -4,7 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { ProviderConfigSchema } from '../plugins/providers/schema.ts'
 import {
-  ClientSchema, EmailSchema, FlowSchema, InstanceSchema, LinkingSchema, LocaleSchema, RateLimitsSchema
+  ClientSchema, CorsSchema, EmailSchema, FlowSchema, InstanceSchema, LinkingSchema, LocaleSchema, RateLimitsSchema
 } from '../plugins/tenant/schema-parts.ts'
 import { dialects } from './dialects.ts'
 
@@ -31,7 +31,8 @@ export const TenantSchema = Type.Object({
   flows: Type.Array(FlowSchema, { default: [], description: 'Capture flows, their versions, locales and forms.' }),
   dialects: DialectsSchema,
   email: EmailSchema,
-  rateLimits: Type.Optional(RateLimitsSchema)
+  rateLimits: Type.Optional(RateLimitsSchema),
+  cors: Type.Optional(CorsSchema)
 }, { additionalProperties: false, $id: 'https://vestibule.dev/schemas/tenant.json', title: 'Vestibule tenant', description: 'One tenant (one operator app) of a Vestibule deployment.' })
 
 export type TenantConfig = Static<typeof TenantSchema>

@@ -62,6 +62,10 @@ export const RateLimitsSchema = Type.Object({
   link: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'by-link link/: per client address and, separately, per address mailed. Default 5 per 15 minutes.' }))
 }, { additionalProperties: false, description: 'Rate limits of this tenant. Counters live in Redis when REDIS_URL is set (shared by every node), in memory otherwise; if Redis fails, requests are served. Over a limit: HTTP 429 with Retry-After in the dialect\'s own error envelope (Capture API calls: HTTP 200, code 510).' })
 
+export const CorsSchema = Type.Object({
+  origins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { minItems: 1, description: 'Browser origins (scheme://host[:port], no path) allowed to call this tenant\'s API with fetch/XHR. Absent: no cross-origin access.' })
+}, { additionalProperties: false, description: 'Cross-origin access for browser frontends hosted elsewhere. Preflights allow GET, POST, PATCH with Authorization, Content-Type, X-API-KEY and X-USER-KEY.' })
+
 export const LinkingSchema = Type.Union([Type.Literal('reject'), Type.Literal('verified-email')], {
   default: 'reject',
   description: 'What happens when a new social identity asserts an email an existing account owns: `reject` (email in use) or `verified-email` (link only when the provider says verified and the account email is verified).'
@@ -75,3 +79,4 @@ export type FormFieldConfig = Static<typeof FormFieldSchema>
 export type EmailConfig = Static<typeof EmailSchema>
 export type RateLimitsConfig = Static<typeof RateLimitsSchema>
 export type Linking = Static<typeof LinkingSchema>
+export type CorsConfig = Static<typeof CorsSchema>
