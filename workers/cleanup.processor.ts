@@ -1,6 +1,6 @@
 // Token cleanup: deletes expired one-time tokens and dead sessions in bounded batches, each its own
 // short statement, so a million expired rows never hold locks or a transaction for long.
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Database } from '../db/index.ts'
 
 export interface CleanupOptions {
@@ -26,34 +26,33 @@ export async function cleanupExpired (db: Kysely<Database>, opts: CleanupOptions
   const pauseMs = opts.pauseMs ?? 10
   const result: CleanupResult = { oneTimeTokens: 0, sessions: 0, batches: 0 }
 
-  for (let i = 0; i < maxBatches; i++) {
-    const r = await sql<{ n: string }>`
-      WITH doomed AS (
-        SELECT id FROM one_time_tokens
-        WHERE expires_at < now() - make_interval(secs => ${tokenKeep})
-        LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
-      )
-      DELETE FROM one_time_tokens t USING doomed WHERE t.id = doomed.id`.execute(db)
-    const n = Number(r.numAffectedRows ?? 0)
-    result.oneTimeTokens += n
-    result.batches++
-    if (n === 0) break // not `n < batchSize`: SKIP LOCKED can make a batch short while rows remain
-    if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+  // One short statement per batch until a batch finds nothing; not `n < batchSize`: SKIP LOCKED (another
+  // cleaner holding rows) can make a batch short while rows remain.
+  const drain = async (batch: () => RawBuilder<unknown>): Promise<number> => {
+    let total = 0
+    for (let i = 0; i < maxBatches; i++) {
+      const n = Number((await batch().execute(db)).numAffectedRows ?? 0)
+      total += n
+      result.batches++
+      if (n === 0) break
+      if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    }
+    return total
   }
-  for (let i = 0; i < maxBatches; i++) {
-    const r = await sql`
-      WITH doomed AS (
-        SELECT id FROM sessions
-        WHERE (expires_at IS NOT NULL AND expires_at < now() - make_interval(secs => ${sessionKeep}))
-           OR (revoked_at IS NOT NULL AND revoked_at < now() - make_interval(secs => ${sessionKeep}))
-        LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
-      )
-      DELETE FROM sessions s USING doomed WHERE s.id = doomed.id`.execute(db)
-    const n = Number(r.numAffectedRows ?? 0)
-    result.sessions += n
-    result.batches++
-    if (n === 0) break // not `n < batchSize`: SKIP LOCKED can make a batch short while rows remain
-    if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs))
-  }
+  result.oneTimeTokens = await drain(() => sql`
+    WITH doomed AS (
+      SELECT id FROM one_time_tokens
+      WHERE expires_at < now() - make_interval(secs => ${tokenKeep})
+      LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+    )
+    DELETE FROM one_time_tokens t USING doomed WHERE t.id = doomed.id`)
+  result.sessions = await drain(() => sql`
+    WITH doomed AS (
+      SELECT id FROM sessions
+      WHERE (expires_at IS NOT NULL AND expires_at < now() - make_interval(secs => ${sessionKeep}))
+         OR (revoked_at IS NOT NULL AND revoked_at < now() - make_interval(secs => ${sessionKeep}))
+      LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+    )
+    DELETE FROM sessions s USING doomed WHERE s.id = doomed.id`)
   return result
 }

@@ -1,18 +1,8 @@
 // oauth-confirm options: each rule rejects at registration with a message naming the option.
 import t from 'tap'
-import Fastify from 'fastify'
 import oauthConfirm from '../../routes/oauth-confirm/index.ts'
-import { createProviderRegistry } from '../../plugins/providers/index.ts'
+import { appWith } from '../helpers/dialect-app.ts'
 
-function appWith (plugin: any, opts: unknown) {
-  const app = Fastify()
-  app.decorate('tenant', {
-    id: 'opt', publicUrl: 'http://opt.test', locales: ['en-US'], defaultLocale: 'en-US', linking: 'reject', instances: [], rateLimits: {},
-    providers: createProviderRegistry({ github: { type: 'github', clientId: 'c', clientSecret: 's' } })
-  } as any)
-  app.register(plugin, opts as any)
-  return app
-}
 
 t.test('oauth-confirm: confirmUrl must be a URL with {confirmation}', async (t) => {
   await t.rejects(async () => { await appWith(oauthConfirm, { confirmUrl: 'https://app.test/cb' }).ready() }, { message: /option confirmUrl must be a URL containing \{confirmation\}/ })
