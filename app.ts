@@ -16,6 +16,7 @@ import queueBoard from './routes/ops/queues.ts'
 import docsAssets from './routes/ops/docs-assets.ts'
 import demoPages from './routes/ops/demo.ts'
 import { DOCS_ASSETS_PREFIX } from './routes/openapi/index.ts'
+import { secretHeaders } from './tenants/dialects.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
 import { TenantRouter } from './tenants/router.ts'
 import type { TenantConfig } from './tenants/schema.ts'
@@ -79,15 +80,20 @@ export interface App {
   close (): Promise<void>
 }
 
-export const REDACT = [
-  'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-user-key"]', 'req.headers.cookie',
-  '*.password', '*.token', '*.access_token', '*.client_secret', '*.clientSecret', '*.consumerSecret'
-]
+/** Log paths never written: credentials in headers (the ones every dialect reads, and those its manifest marks secret) and bodies. */
+export function redactPaths (): string[] {
+  return [
+    'req.headers.authorization', 'req.headers.cookie', ...secretHeaders().map((h) => `req.headers["${h}"]`),
+    '*.password', '*.token', '*.access_token', '*.client_secret', '*.clientSecret', '*.consumerSecret'
+  ]
+}
+/** redactPaths() of the built-in dialects, for loggers made before buildApp (server.ts). */
+export const REDACT = redactPaths()
 
 export async function buildApp (opts: AppOptions = {}): Promise<App> {
   const log: FastifyBaseLogger = opts.logger && typeof (opts.logger as FastifyBaseLogger).child === 'function'
     ? opts.logger as FastifyBaseLogger
-    : pino(opts.logger === false ? { enabled: false } : { level: process.env.LOG_LEVEL ?? 'info', redact: REDACT, ...(opts.logger as pino.LoggerOptions | undefined) }) as unknown as FastifyBaseLogger
+    : pino(opts.logger === false ? { enabled: false } : { level: process.env.LOG_LEVEL ?? 'info', redact: redactPaths(), ...(opts.logger as pino.LoggerOptions | undefined) }) as unknown as FastifyBaseLogger
 
   const db = await createDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, schema: opts.dbSchema })
   const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()]

@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { buildApp, REDACT, VERSION } from './app.ts'
 import { tenantOpenApi } from './tenants/openapi.ts'
+import { dialectManifests } from './tenants/dialects.ts'
 import { tenantPublicUrl } from './tenants/mount.ts'
 import type { DemoIdp, DemoIdpClient } from './plugins/providers/demo-idp.ts'
 import { createDatabase, migrateToLatest } from './db/index.ts'
@@ -114,7 +115,7 @@ async function startDemoIdpFor (app: Awaited<ReturnType<typeof buildApp>>): Prom
     for (const [key, p] of Object.entries(config.providers)) {
       if (p.type !== 'demo') continue
       const c = clients.get(p.clientId) ?? { clientId: p.clientId, clientSecret: p.clientSecret, redirectUris: [] }
-      c.redirectUris.push(`${base}/oauth/callback/from/${key}`, `${base}/social/${key}/callback`)
+      c.redirectUris.push(...dialectManifests().flatMap((m) => m.callbackPaths?.(key) ?? []).map((p) => base + p))
       clients.set(p.clientId, c)
     }
   }

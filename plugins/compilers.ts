@@ -12,6 +12,8 @@ const addFormats = require('ajv-formats').default as typeof import('ajv-formats'
 const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true, uriResolver: undefined, addUsedSchema: false, allErrors: false, strict: false })
 addFormats(ajv)
 ajv.addKeyword({ keyword: 'x-examples' })
+ajv.addKeyword({ keyword: 'x-vst-validator' })
+ajv.addKeyword({ keyword: 'x-vst-fields' })
 
 const validators = new Map<string, ReturnType<FastifySchemaCompiler<unknown>>>()
 const serializers = new Map<string, (data: unknown) => string>()
@@ -23,11 +25,24 @@ function keyOf (schema: object): string {
   return k
 }
 
+type BodyValidator = (data: unknown) => { value: unknown } | { error: Error }
+const bodyValidators = new Map<string, (schema: object) => BodyValidator>()
+
+/**
+ * A family of request bodies validated by its own function instead of Ajv (e.g. DRF serializers, which
+ * report every field at once in their own words). A body schema opts in with `x-vst-validator: <name>`;
+ * the schema still describes the body in OpenAPI.
+ */
+export function registerBodyValidator (name: string, build: (schema: object) => BodyValidator): void {
+  bodyValidators.set(name, build)
+}
+
 export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) => {
   const key = `${httpPart ?? ''}\u0000${keyOf(schema as object)}`
   let fn = validators.get(key)
   if (!fn) {
-    fn = ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>
+    const custom = httpPart === 'body' ? bodyValidators.get((schema as { 'x-vst-validator'?: string })['x-vst-validator'] ?? '') : undefined
+    fn = (custom ? custom(schema as object) : ajv.compile(schema as object)) as ReturnType<FastifySchemaCompiler<unknown>>
     validators.set(key, fn)
   }
   return fn

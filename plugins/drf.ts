@@ -1,9 +1,13 @@
-// Django REST framework wire conventions: serializer-style field errors, {"detail"} errors, TokenAuthentication.
-// Shared by the dialects whose source APIs are Django REST framework apps (rest-social-auth, by-link).
+// Django REST framework wire conventions, one family envelope for the dialects whose source APIs are DRF
+// apps (rest-social-auth, by-link, syncano): serializer-style field errors (bodies validated once, by
+// validateFields, as a DRF serializer of CharFields would), {"detail"} errors, DRF's parsers, TokenAuthentication.
 import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Session, User } from '../db/index.ts'
-import { verifySession, type SessionKind } from './identity/index.ts'
+import { registerBodyValidator } from './compilers.ts'
+import type { Answer, Envelope } from './errors.ts'
+import type { SessionKind } from './identity/index.ts'
+import type { ProviderFailure } from './providers/types.ts'
 import { SafeString } from './schemas.ts'
 
 export interface FieldSpec {
@@ -14,6 +18,8 @@ export interface FieldSpec {
   email?: boolean
   /** An empty string is a value (clears the field) rather than "not given". */
   allowBlank?: boolean
+  /** null is an error even for an optional field (DRF's allow_null=False), instead of counting as absent. */
+  rejectNull?: boolean
   description: string
   example?: string
 }
@@ -36,20 +42,47 @@ export const DETAIL = {
   spaces: 'Invalid token header. Token string should not contain spaces.',
   serverError: 'A server error occurred.',
   tooLarge: 'Request body is too large.',
-  loggedOut: 'Successfully logged out.'
+  loggedOut: 'Successfully logged out.',
+  notFound: 'Not found.',
+  jsonParse: 'JSON parse error - the body is not valid JSON.'
 }
 
 export type FieldErrors = Record<string, string[]>
 
-/** The request-body TypeBox schema of a field list (what Ajv checks first and OpenAPI shows). */
+const DRF_VALIDATOR = 'drf-fields'
+
+/**
+ * The request-body schema of a field list: OpenAPI shows it, and the body is validated once by
+ * validateFields (not Ajv), so a bad body gets every DRF field error at once. The handler's req.body is
+ * the validated, trimmed values.
+ */
 export function bodySchema (fields: FieldSpec[], opts: { description?: string, examples?: unknown[] } = {}): TObject {
   const props: Record<string, TSchema> = {}
   for (const f of fields) {
     const s = SafeString({ maxLength: f.maxLength ?? 2048, description: f.description, ...(f.required ? { minLength: 1 } : {}), ...(f.example !== undefined ? { examples: [f.example] } : {}) })
     props[f.name] = f.required ? s : Type.Optional(s)
   }
-  return Type.Object(props, { ...(opts.description ? { description: opts.description } : {}), ...(opts.examples ? { examples: opts.examples } : {}) })
+  return Type.Object(props, {
+    ...(opts.description ? { description: opts.description } : {}),
+    ...(opts.examples ? { examples: opts.examples } : {}),
+    'x-vst-validator': DRF_VALIDATOR,
+    'x-vst-fields': fields.map(({ description: _d, example: _e, ...rule }) => rule)
+  })
 }
+
+/** A validation error carrying DRF field errors. */
+export class FieldErrorsError extends Error {
+  constructor (readonly fieldErrors: Record<string, string[] | string>) { super('invalid fields') }
+}
+
+registerBodyValidator(DRF_VALIDATOR, (schema) => {
+  const fields = (schema as { 'x-vst-fields'?: FieldSpec[] })['x-vst-fields'] ?? []
+  return (data: unknown) => {
+    // No body at all is DRF's empty QueryDict: every required field is missing.
+    const v = validateFields(fields, data ?? {})
+    return v.ok ? { value: v.values } : { error: new FieldErrorsError(v.errors) }
+  }
+})
 
 // Django's EmailValidator, ASCII part: dot-atom local part, a domain of LDH labels with a dot.
 const EMAIL_RE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/
@@ -83,7 +116,8 @@ export function validateFields (fields: FieldSpec[], body: unknown): Validated {
   for (const f of fields) {
     const raw = Object.prototype.hasOwnProperty.call(data, f.name) ? data[f.name] : undefined
     if (raw === undefined || raw === null) {
-      if (f.required) errors[f.name] = [raw === null ? MSG.null : MSG.required]
+      if (raw === null && (f.required || f.rejectNull)) errors[f.name] = [MSG.null]
+      else if (f.required) errors[f.name] = [MSG.required]
       continue
     }
     if (typeof raw !== 'string' && typeof raw !== 'number') { errors[f.name] = [MSG.string]; continue }
@@ -123,55 +157,55 @@ export function fieldErrorsSchema (description: string, examples: unknown[]): TS
   })
 }
 
-// ---- error handler ----
+// ---- the family envelope ----
 
-const rawBodies = new WeakMap<FastifyRequest, Record<string, unknown>>()
-
-/** The body as parsed, before Ajv's coercion: what validateFields should judge. */
-export function rawBody (req: FastifyRequest): unknown {
-  return rawBodies.get(req) ?? req.body
+export interface DrfEnvelopeOptions {
+  /** A provider refused the credentials (each dialect has its own words). */
+  invalidCredentials: Answer
+  /** The provider could not be reached. */
+  unavailable: Answer
+  /** Answer unknown paths as `{"detail": "Not found."}` (dialects mounted under their own prefix). */
+  notFound?: boolean
+  /** Field errors the route adds to a failed body validation (e.g. a field required by the backend the path names). */
+  moreFieldErrors?: (req: FastifyRequest, errors: Record<string, string[] | string>) => Record<string, string[] | string>
 }
 
-interface HttpError { statusCode?: number, code?: string, validation?: unknown, validationContext?: string, message?: string }
+const detail = (status: number, text: string): Answer => ({ status, body: { detail: text } })
+
+export function drfEnvelope (opts: DrfEnvelopeOptions): Envelope {
+  return {
+    validation ({ context, error }, req) {
+      // A path parameter that fails its pattern is a URL that does not exist, as with Django's URL patterns.
+      if (context === 'params') return detail(404, DETAIL.notFound)
+      if (error instanceof FieldErrorsError) {
+        return { status: 400, body: opts.moreFieldErrors ? opts.moreFieldErrors(req, error.fieldErrors) : error.fieldErrors }
+      }
+      return detail(400, 'Invalid request.')
+    },
+    unsupportedMediaType: (type) => detail(415, `Unsupported media type "${type}" in request.`),
+    bodyTooLarge: () => detail(413, DETAIL.tooLarge),
+    malformed (err) {
+      if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) return detail(400, DETAIL.jsonParse)
+      return detail(err.statusCode === 404 ? 404 : 400, err.statusCode === 404 ? DETAIL.notFound : 'Malformed request.')
+    },
+    rateLimited: (_seconds, message) => detail(429, message),
+    providerFailure: (f: ProviderFailure) => (f.error === 'unavailable' ? opts.unavailable : opts.invalidCredentials),
+    internal: () => detail(500, DETAIL.serverError),
+    methodNotAllowed: (method) => detail(405, `Method "${method}" not allowed.`),
+    ...(opts.notFound ? { notFound: () => detail(404, DETAIL.notFound) } : {})
+  }
+}
 
 /**
- * The dialect's error envelope for everything Fastify or a hook throws: validation (re-run as DRF
- * field errors so every bad field is listed), media type, JSON syntax, body size, rate limits, crashes.
+ * DRF's parsers on this scope: JSON and forms only (Fastify's text/plain parser would let a string body
+ * through), and an empty JSON body is no data (→ "This field is required."), not a parse error.
  */
-export function installErrorHandler (app: FastifyInstance, fieldsOf: (req: FastifyRequest) => FieldSpec[] | undefined): void {
-  // DRF parses JSON and forms only; Fastify's built-in text/plain parser would let a string body through.
-  if (app.hasContentTypeParser('text/plain')) app.removeContentTypeParser('text/plain')
-  // Ajv coerces in place (null → "", 1 → "1"); keep what the client sent so field errors describe it.
-  app.addHook('preValidation', async (req) => {
-    const b = req.body
-    if (b !== null && typeof b === 'object' && !Array.isArray(b)) rawBodies.set(req, { ...(b as Record<string, unknown>) })
-  })
-  app.setErrorHandler((err: HttpError, req, reply) => {
-    const status = err.statusCode ?? 500
-    // A path parameter that fails its pattern is a URL that does not exist, as with Django's URL patterns.
-    if (err.validation && err.validationContext === 'params') return reply.code(404).send({ detail: 'Not found.' })
-    if (err.validation || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      const fields = fieldsOf(req)
-      const body = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? {} : rawBody(req)
-      const v = fields ? validateFields(fields, body) : undefined
-      if (v && !v.ok) return reply.code(400).send(v.errors)
-      if (v && v.ok) return reply.code(400).send({ non_field_errors: ['Invalid data.'] })
-      return reply.code(400).send({ detail: 'Invalid request.' })
-    }
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim()
-      return reply.code(415).send({ detail: `Unsupported media type "${type}" in request.` })
-    }
-    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (status === 400 && err instanceof SyntaxError)) {
-      return reply.code(400).send({ detail: 'JSON parse error - the body is not valid JSON.' })
-    }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ detail: DETAIL.tooLarge })
-    if (status === 429) return reply.code(429).send({ detail: err.message ?? 'Request was throttled.' })
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send({ detail: status === 404 ? 'Not found.' : 'Malformed request.' })
-    }
-    req.log.error({ err }, 'unexpected error')
-    return reply.code(500).send({ detail: DETAIL.serverError })
+export function drfParsers (app: FastifyInstance): void {
+  const defaultJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser(['application/json', 'text/plain'])
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') { done(null, {}); return }
+    defaultJson(req, body as string, done)
   })
 }
 
@@ -198,7 +232,7 @@ export function tokenAuth (app: FastifyInstance, kinds: readonly SessionKind[]) 
     const deny = (detail: string) => reply.code(401).header('www-authenticate', 'Token').send({ detail })
     if (h.kind === 'none') return deny(DETAIL.notAuthenticated)
     if (h.kind === 'bad') return deny(h.detail)
-    const found = await verifySession(app.tenant.db, app.tenant.id, kinds, h.token)
+    const found = await app.tenant.identity.verifySession(kinds, h.token)
     if (!found) return deny(DETAIL.invalidToken)
     authenticated.set(req, { ...found, token: h.token })
   }

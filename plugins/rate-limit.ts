@@ -8,7 +8,6 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientIpKey } from './client-ip.ts'
-import { hashToken } from './crypto.ts'
 import { basicCredentials } from './http-auth.ts'
 import type { RateLimitsConfig } from './tenant/schema-parts.ts'
 
@@ -34,6 +33,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** A named limiter of this tenant: `key` picks the counter (e.g. the email a credential path names). */
     limiter (name: string, limit: Limit, key: (req: FastifyRequest) => string): Limiter
+    /** The same limiter as a hook: over the limit it throws RateLimitedError, which the dialect's envelope answers. */
+    limitHook (name: string, limit: Limit, key: (req: FastifyRequest) => string): (req: FastifyRequest) => Promise<void>
   }
 }
 
@@ -52,27 +53,31 @@ export default fp(async function tenantRateLimits (app: FastifyInstance) {
     }
   })
 
+  app.decorate('limitHook', (name: string, limit: Limit, key: (req: FastifyRequest) => string) => {
+    const check = app.limiter(name, limit, key)
+    return async (req: FastifyRequest) => {
+      const retryAfter = await check(req)
+      if (retryAfter !== null) throw new RateLimitedError(retryAfter)
+    }
+  })
+
   const clients = new Set(tenant.clients.map((c) => c.id))
-  const instanceOfKey = new Map(tenant.instances.flatMap((i) => i.apiKeys.map((k) => [hashToken(k), i.name] as const)))
   /** The API client a request speaks for, read from its headers (the limit runs before the body is read,
-   *  ahead of every dialect's own checks); names this tenant does not have share one bucket. */
+   *  ahead of every dialect's own checks): an HTTP Basic client id, or what a dialect's manifest reads
+   *  (a Syncano instance from its API key); names this tenant does not have share one bucket. */
   const clientOf = (req: FastifyRequest): string => {
     const basic = basicCredentials(req.headers.authorization)
     if (basic && clients.has(basic.id)) return `c:${basic.id}`
-    const apiKey = req.headers['x-api-key']
-    if (typeof apiKey === 'string' && apiKey.length <= 512) {
-      const instance = instanceOfKey.get(hashToken(apiKey))
-      if (instance) return `i:${instance}`
+    for (const of of tenant.rateLimitClients) {
+      const client = of(req)
+      if (client !== null) return client
     }
     return '-'
   }
   const tenantWide = app.limiter('default', tenant.rateLimits.default ?? DEFAULT_TENANT_LIMIT, (req) => `${clientOf(req)}|${clientIpKey(req.ip)}`)
   // First thing on every request, so refused and malformed requests count too.
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', async (req) => {
     const retryAfter = await tenantWide(req)
-    if (retryAfter !== null) {
-      reply.header('retry-after', String(retryAfter))
-      throw new RateLimitedError(retryAfter)
-    }
+    if (retryAfter !== null) throw new RateLimitedError(retryAfter)
   })
 }, { name: 'vestibule-rate-limits', fastify: '5.x', decorators: { fastify: ['tenant'] } })

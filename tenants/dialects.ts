@@ -1,37 +1,55 @@
-// The dialect registry: each key of a tenant's `dialects` names one folder under routes/.
-// Adding a dialect = one folder under routes/ (index.ts default-exports the plugin, options.ts its schema) + one line here.
-import type { TSchema } from '@sinclair/typebox'
+// The dialect registry: each manifest names one folder under routes/. Adding a dialect = one folder
+// under routes/ (index.ts default-exports its manifest) + one registerDialect line here. The tenant
+// schema, loader checks, CORS, log redaction, rate-limit client keys and OpenAPI security derive from it.
 import type { FastifyPluginAsync } from 'fastify'
-import { ByLinkOptionsSchema, securitySchemes as byLinkSecurity } from '../routes/by-link/options.ts'
-import { CaptureOptionsSchema, securitySchemes as captureSecurity } from '../routes/capture/options.ts'
-import { OAuthConfirmOptionsSchema, securitySchemes as oauthConfirmSecurity } from '../routes/oauth-confirm/options.ts'
-import { RestSocialAuthOptionsSchema, securitySchemes as restSocialAuthSecurity } from '../routes/rest-social-auth/options.ts'
-import { SyncanoOptionsSchema, securitySchemes as syncanoSecurity } from '../routes/syncano/options.ts'
+import type { DialectManifest } from '../plugins/dialect.ts'
+import byLink from '../routes/by-link/index.ts'
+import capture from '../routes/capture/index.ts'
+import oauthConfirm from '../routes/oauth-confirm/index.ts'
+import restSocialAuth from '../routes/rest-social-auth/index.ts'
+import syncano from '../routes/syncano/index.ts'
 
-export interface DialectEntry {
-  options: TSchema
-  /** OpenAPI security schemes the dialect's routes refer to (merged into the tenant document). */
-  securitySchemes?: Record<string, unknown>
-  /** Loaded on first use, so a process imports only the dialects its tenants mount. */
-  load: () => Promise<{ default: FastifyPluginAsync<any> }>
+export type { DialectManifest } from '../plugins/dialect.ts'
+
+const registry = new Map<string, DialectManifest>()
+let version = 0
+
+/** Registers a dialect; every schema and list derived from the registry follows. */
+export function registerDialect (manifest: DialectManifest): void {
+  if (registry.has(manifest.name)) throw new Error(`dialect ${manifest.name} is already registered`)
+  registry.set(manifest.name, manifest)
+  version++
 }
 
-export const dialects = {
-  'rest-social-auth': { options: RestSocialAuthOptionsSchema, securitySchemes: restSocialAuthSecurity, load: () => import('../routes/rest-social-auth/index.ts') },
-  'by-link': { options: ByLinkOptionsSchema, securitySchemes: byLinkSecurity, load: () => import('../routes/by-link/index.ts') },
-  'oauth-confirm': { options: OAuthConfirmOptionsSchema, securitySchemes: oauthConfirmSecurity, load: () => import('../routes/oauth-confirm/index.ts') },
-  syncano: { options: SyncanoOptionsSchema, securitySchemes: syncanoSecurity, load: () => import('../routes/syncano/index.ts') },
-  capture: { options: CaptureOptionsSchema, securitySchemes: captureSecurity, load: () => import('../routes/capture/index.ts') }
+registerDialect(restSocialAuth)
+registerDialect(byLink)
+registerDialect(oauthConfirm)
+registerDialect(syncano)
+registerDialect(capture)
+
+/** Changes whenever a dialect is registered, so derived values can be cached. */
+export function registryVersion (): number { return version }
+export function dialectManifests (): DialectManifest[] { return [...registry.values()] }
+export function dialectNames (): string[] { return [...registry.keys()] }
+export function dialectManifest (name: string): DialectManifest | undefined { return registry.get(name) }
+
+/** The dialects a tenant document mounts, in registry order. */
+export function mountedDialects (dialects: Record<string, unknown>): DialectManifest[] {
+  return dialectManifests().filter((m) => dialects[m.name] !== undefined)
 }
 
-export type DialectName = keyof typeof dialects
-export const dialectNames = Object.keys(dialects) as DialectName[]
+/** Request headers some dialect reads and that carry secrets: redacted from every log line. */
+export function secretHeaders (): string[] {
+  return [...new Set(dialectManifests().flatMap((m) => m.headers?.secret ?? []).map((h) => h.toLowerCase()))]
+}
 
 const loaded = new Map<string, Promise<FastifyPluginAsync<any>>>()
-export function loadDialect (name: DialectName): Promise<FastifyPluginAsync<any>> {
+export function loadDialect (name: string): Promise<FastifyPluginAsync<any>> {
   let p = loaded.get(name)
   if (!p) {
-    p = dialects[name].load().then((m) => m.default)
+    const m = registry.get(name)
+    if (!m) return Promise.reject(new Error(`unknown dialect ${name}`))
+    p = m.load().then((mod) => mod.default)
     p.catch(() => loaded.delete(name))
     loaded.set(name, p)
   }

@@ -6,8 +6,10 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import YAML from 'yaml'
+import type { TenantDocument } from '../plugins/dialect.ts'
 import { createProviderRegistry, ProviderConfigError } from '../plugins/providers/index.ts'
-import { TenantSchema, type TenantConfig } from './schema.ts'
+import { dialectManifests, registryVersion } from './dialects.ts'
+import { tenantSchema, type TenantConfig } from './schema.ts'
 
 export interface TenantError { file: string, path: string, message: string }
 export interface LoadedTenant { file: string, config: TenantConfig }
@@ -25,7 +27,12 @@ export function formatTenantError (e: TenantError): string {
   return `${e.file}: ${e.path || '/'}: ${e.message}`
 }
 
-const checker = TypeCompiler.Compile(TenantSchema)
+let compiled: { version: number, checker: ReturnType<typeof TypeCompiler.Compile> } | null = null
+/** The compiled check of the tenant schema as the registered dialects compose it. */
+function checker (): ReturnType<typeof TypeCompiler.Compile> {
+  if (!compiled || compiled.version !== registryVersion()) compiled = { version: registryVersion(), checker: TypeCompiler.Compile(tenantSchema()) }
+  return compiled.checker
+}
 const TENANT_FILE = /\.(json|ya?ml)$/i
 
 export function isTenantFile (name: string): boolean {
@@ -43,11 +50,12 @@ export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv 
   const errors: TenantError[] = []
   const interpolated = interpolate(raw, '', env, (p, name) => errors.push({ file, path: p, message: `environment variable ${name} is not set` }))
   if (errors.length) return { errors }
-  const withDefaults = Value.Default(TenantSchema, interpolated)
+  const withDefaults = Value.Default(tenantSchema(), interpolated)
   const seen = new Set<string>()
   // The compiled check first: Errors() walks the schema interpretively and is only needed for a bad file.
-  const valid = checker.Check(withDefaults)
-  for (const e of valid ? [] : explain(checker.Errors(withDefaults))) {
+  const check = checker()
+  const valid = check.Check(withDefaults)
+  for (const e of valid ? [] : explain(check.Errors(withDefaults))) {
     if (seen.has(e.path)) continue // TypeBox may say one thing twice ("required" and "expected string")
     seen.add(e.path)
     errors.push({ file, path: e.path, message: e.message })
@@ -144,36 +152,17 @@ function interpolate (v: unknown, p: string, env: NodeJS.ProcessEnv, missing: (p
   return v
 }
 
-/** Rules a JSON schema cannot say: references between sections must resolve. */
+/** Rules a JSON schema cannot say: references between sections must resolve. Each dialect adds its own. */
 function crossChecks (file: string, c: TenantConfig): TenantError[] {
   const out: TenantError[] = []
-  const err = (p: string, message: string) => out.push({ file, path: p, message })
+  const err = (p: string, message: string) => { out.push({ file, path: p, message }) }
   if (!c.locales.includes(c.defaultLocale)) err('/defaultLocale', `"${c.defaultLocale}" is not one of locales (${c.locales.join(', ')})`)
   const clientIds = new Set<string>()
   c.clients.forEach((cl, i) => {
     if (clientIds.has(cl.id)) err(`/clients/${i}/id`, `duplicate client id "${cl.id}"`)
     clientIds.add(cl.id)
-    if (cl.defaultFlow !== undefined) {
-      const flow = c.flows.find((f) => f.name === cl.defaultFlow)
-      if (!flow) err(`/clients/${i}/defaultFlow`, `no flow named "${cl.defaultFlow}"`)
-      else if (cl.defaultFlowVersion !== undefined && !flow.versions.some((v) => v.version === cl.defaultFlowVersion)) {
-        err(`/clients/${i}/defaultFlowVersion`, `flow "${cl.defaultFlow}" has no version "${cl.defaultFlowVersion}"`)
-      }
-    }
   })
-  const instanceNames = new Set<string>()
-  c.instances.forEach((inst, i) => {
-    if (instanceNames.has(inst.name)) err(`/instances/${i}/name`, `duplicate instance "${inst.name}"`)
-    instanceNames.add(inst.name)
-  })
-  c.flows.forEach((f, i) => f.versions.forEach((v, j) => {
-    if (v.version === 'HEAD') err(`/flows/${i}/versions/${j}/version`, 'HEAD is not a publishable version')
-  }))
-  const backends = c.dialects.syncano?.backends ?? []
-  backends.forEach((b, i) => { if (!c.providers[b]) err(`/dialects/syncano/backends/${i}`, `no provider named "${b}"`) })
-  if (c.dialects.syncano && c.instances.length === 0) err('/instances', 'the syncano dialect needs at least one instance')
-  if (c.dialects['by-link'] && c.clients.length === 0) err('/clients', 'the by-link dialect needs at least one client (client_key)')
-  if (c.dialects.capture && c.clients.length === 0) err('/clients', 'the capture dialect needs at least one client')
+  for (const m of dialectManifests()) m.crossChecks?.(c as unknown as TenantDocument, err)
   try {
     createProviderRegistry(c.providers)
   } catch (e) {

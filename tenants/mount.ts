@@ -9,13 +9,16 @@ import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
 import { serializerCompiler, validatorCompiler } from '../plugins/compilers.ts'
+import type { TenantDocument } from '../plugins/dialect.ts'
+import { installEnvelope, type Envelope } from '../plugins/errors.ts'
+import { createTenantIdentity } from '../plugins/identity/index.ts'
 import type { MailOutbox } from '../plugins/mail/types.ts'
 import { createProviderRegistry } from '../plugins/providers/index.ts'
 import tenantRateLimits from '../plugins/rate-limit.ts'
 import requestLog, { quietRequests } from '../plugins/request-log.ts'
 import openapiRoutes from '../routes/openapi/index.ts'
 import type { TenantContext } from '../plugins/tenant/context.ts'
-import { dialectNames, dialects, loadDialect } from './dialects.ts'
+import { loadDialect, mountedDialects } from './dialects.ts'
 import type { TenantConfig } from './schema.ts'
 
 export interface SharedServices {
@@ -45,17 +48,30 @@ export function tenantContext (config: TenantConfig, shared: SharedServices, pro
     defaultLocale: config.defaultLocale,
     linking: config.linking,
     clients: config.clients,
-    instances: config.instances,
-    flows: config.flows,
     email: config.email,
     rateLimits: config.rateLimits ?? {},
     providers,
-    db: shared.db,
-    mail: shared.mail,
+    identity: createTenantIdentity(shared.db, { tenantId: config.id, linking: config.linking, mail: shared.mail }),
     redis: shared.redis,
     redisPrefix: shared.redisPrefix,
-    client: (id: unknown) => (typeof id === 'string' ? clients.get(id) : undefined)
+    client: (id: unknown) => (typeof id === 'string' ? clients.get(id) : undefined),
+    section: <T>(name: string) => config[name] as T,
+    db: shared.db,
+    instances: (config.instances ?? []) as any[], // transitional
+    flows: (config.flows ?? []) as any[], // transitional
+    rateLimitClients: mountedDialects(config.dialects).flatMap((m) => (m.rateLimitClient ? [m.rateLimitClient(config as unknown as TenantDocument)] : []))
   }
+}
+
+/** The tenant's own answers, for paths no dialect owns (a dialect's envelope wins on its routes); never a stack. */
+const houseEnvelope: Envelope = {
+  validation: ({ error }) => ({ status: 400, body: { error: error.code ?? 'bad_request', message: error.message } }),
+  unsupportedMediaType: (type) => ({ status: 415, body: { error: 'unsupported_media_type', message: `Unsupported media type "${type}"` } }),
+  bodyTooLarge: () => ({ status: 413, body: { error: 'body_too_large', message: 'Request body is too large' } }),
+  malformed: (err) => ({ status: err.statusCode ?? 400, body: { error: err.code ?? 'bad_request', message: err.message } }),
+  rateLimited: (_s, message) => ({ status: 429, body: { error: 'rate_limited', message } }),
+  providerFailure: () => ({ status: 503, body: { error: 'provider_unavailable' } }),
+  internal: (req) => ({ status: 500, body: { error: 'internal_error', request_id: req.id } })
 }
 
 export async function buildTenantApp (config: TenantConfig, shared: SharedServices): Promise<FastifyInstance> {
@@ -81,12 +97,13 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   await app.register(requestLog, { tenant: config.id })
   await app.register(formbody, { bodyLimit: 64 * 1024 })
   await app.register(tenantRateLimits)
+  const mounted = mountedDialects(config.dialects)
   if (config.cors) {
     // Exact origins only; no credentials mode: these APIs authenticate with headers, not cookies.
     await app.register(cors, {
       origin: config.cors.origins,
       methods: ['GET', 'POST', 'PATCH'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-API-KEY', 'X-USER-KEY'],
+      allowedHeaders: [...new Set(['Authorization', 'Content-Type', ...mounted.flatMap((m) => m.headers?.cors ?? [])])],
       exposedHeaders: ['Retry-After'],
       maxAge: 600
     })
@@ -94,32 +111,23 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: `Vestibule — ${config.id}`, version: shared.version, description: `Identity API of tenant \`${config.id}\`. Dialects: ${dialectNames.filter((d) => config.dialects[d]).join(', ') || 'none'}.` },
+      info: { title: `Vestibule — ${config.id}`, version: shared.version, description: `Identity API of tenant \`${config.id}\`. Dialects: ${mounted.map((m) => m.name).join(', ') || 'none'}.` },
       servers: [{ url: ctx.publicUrl }],
       components: {
         // Each mounted dialect contributes the schemes its routes name in `security`.
-        securitySchemes: Object.assign({}, ...dialectNames.filter((d) => config.dialects[d]).map((d) => dialects[d].securitySchemes ?? {}))
+        securitySchemes: Object.assign({}, ...mounted.map((m) => m.securitySchemes ?? {}))
       }
     }
   })
   await app.register(openapiRoutes, { title: `Vestibule — ${config.id}` })
 
-  // A route's own envelope wins; these are the tenant's last resort and never leak a stack.
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not_found', message: `Route ${req.method} ${req.url.split('?')[0]} not found` })
   })
-  app.setErrorHandler((err: Error, req, reply) => {
-    const status = (err as { statusCode?: number }).statusCode ?? 500
-    if (status >= 500) req.log.error({ err }, 'unhandled error')
-    reply.code(status >= 400 && status < 600 ? status : 500).send(status >= 500
-      ? { error: 'internal_error', request_id: req.id }
-      : { error: (err as { code?: string }).code ?? 'bad_request', message: err.message })
-  })
+  installEnvelope(app, houseEnvelope)
 
-  for (const name of dialectNames) {
-    const options = config.dialects[name]
-    if (options === undefined) continue
-    await app.register(await loadDialect(name), options)
+  for (const m of mounted) {
+    await app.register(await loadDialect(m.name), config.dialects[m.name] as object)
   }
   await app.ready()
   return app

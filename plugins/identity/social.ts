@@ -20,6 +20,8 @@ export interface ResolveSocialLoginInput {
   register?: boolean
   /** Extra fields for a new account (referral code, locale, dialect attributes). */
   newUser?: UserFields
+  /** Count the outcome in the logins metric (TenantIdentity counts its own outcomes). Default true. */
+  countMetric?: boolean
 }
 
 export type SocialLoginOutcome =
@@ -40,7 +42,7 @@ export async function resolveSocialLogin (db: Executor, input: ResolveSocialLogi
   const outcome = db.isTransaction
     ? await resolveLocked(db, input)
     : await transactionWithRaceRetry(db as Kysely<Database>, (trx) => resolveLocked(trx, input))
-  logins.inc({ tenant: input.tenantId, outcome: outcome.kind })
+  if (input.countMetric !== false) logins.inc({ tenant: input.tenantId, outcome: outcome.kind })
   return outcome
 }
 

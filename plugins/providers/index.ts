@@ -108,3 +108,4 @@ function checkTimeout (name: string, ms: unknown): number {
   }
   return ms
 }
+export { authorizationFlow, type AuthorizationFlow, type FlowOptions, type FlowResult, type FlowFailure, type FlowStore } from './flow.ts'

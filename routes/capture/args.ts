@@ -3,7 +3,7 @@
 import type { Transaction } from 'kysely'
 import type { Database, User } from '../../db/index.ts'
 import { createOneTimeToken, issueSession, type UserFields } from '../../plugins/identity/index.ts'
-import type { ClientConfig, FlowConfig, FlowVersionConfig, FormFieldConfig } from '../../plugins/tenant/schema-parts.ts'
+import type { CaptureClient as ClientConfig, FlowConfig, FlowVersionConfig, FormFieldConfig } from './options.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
 import { hashToken } from '../../plugins/crypto.ts'
 import { CaptureError, invalidArgument, missingArguments, permissionError, type FieldProblems } from './errors.ts'
@@ -32,7 +32,7 @@ const present = (v: unknown): v is string => typeof v === 'string' && v !== ''
  * and its login_client feature (403), flow/version/locale (500), redirect_uri and response_type (200).
  */
 export function checkCommon (tenant: TenantContext, body: Body, required: string[]): CommonArgs {
-  const client = present(body.client_id) ? tenant.client(body.client_id) : undefined
+  const client = (present(body.client_id) ? tenant.client(body.client_id) : undefined) as ClientConfig | undefined
   const defaults: Record<string, string | undefined> = { flow: client?.defaultFlow, flow_version: client?.defaultFlowVersion }
   const missing = required.filter((name) => !present(body[name]) && !present(defaults[name]))
   if (missing.length > 0) throw missingArguments(missing)
@@ -43,7 +43,7 @@ export function checkCommon (tenant: TenantContext, body: Body, required: string
   const flowName = present(body.flow) ? body.flow : defaults.flow!
   const versionName = present(body.flow_version) ? body.flow_version : defaults.flow_version!
   const locale = body.locale!
-  const flow = tenant.flows.find((f) => f.name === flowName)
+  const flow = tenant.section<FlowConfig[]>('flows').find((f) => f.name === flowName)
   // HEAD names no fixed version: refused like an unknown one.
   const version = versionName === 'HEAD' ? undefined : flow?.versions.find((v) => v.version === versionName)
   if (!flow || !version || !version.locales.includes(locale)) {

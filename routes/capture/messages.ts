@@ -1,4 +1,5 @@
 // Error texts of the capture dialect in the two shipped locales (en-US, fr-FR), chosen by the request's `locale`.
+import type { FlowConfig } from './options.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
 
 export type Lang = 'en-US' | 'fr-FR'
@@ -73,9 +74,9 @@ export function message<K extends MessageKey> (lang: Lang, key: K, args?: Messag
  * The language of an error: the request's `locale` when the tenant publishes it, else the tenant's
  * default locale (so an invalid locale is reported in the default one). French tags read French.
  */
-export function errorLang (tenant: Pick<TenantContext, 'locales' | 'defaultLocale' | 'flows'>, requested: unknown): Lang {
+export function errorLang (tenant: Pick<TenantContext, 'locales' | 'defaultLocale' | 'section'>, requested: unknown): Lang {
   const known = typeof requested === 'string' && (tenant.locales.includes(requested) ||
-    tenant.flows.some((f) => f.versions.some((v) => v.locales.includes(requested))))
+    tenant.section<FlowConfig[]>('flows').some((f) => f.versions.some((v) => v.locales.includes(requested))))
   const locale = known ? requested as string : tenant.defaultLocale
   return /^fr(-|$)/i.test(locale) ? 'fr-FR' : 'en-US'
 }

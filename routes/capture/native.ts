@@ -6,7 +6,7 @@ import { attachIdentity, consumeOneTimeToken, inTransaction, listIdentities, pee
 import type { NormalizedProfile } from '../../plugins/providers/types.ts'
 import { hashPassword } from '../../plugins/crypto.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
-import type { FormFieldConfig } from '../../plugins/tenant/schema-parts.ts'
+import type { FormFieldConfig } from './options.ts'
 import { authSuccess, checkCommon, fieldFor, formFields, parseBoolean, userFieldsFromForm, validateForm } from './args.ts'
 import { CaptureError, formError, invalidArgument, invalidToken } from './errors.ts'
 import { message } from './messages.ts'

@@ -1,5 +1,7 @@
-// Tenant options of the capture dialect (seed 004, Janrain): `dialects["capture"]`; clients and flows are top-level.
+// Tenant options of the capture dialect (seed 004, Janrain): `dialects["capture"]`, the top-level `flows`
+// section it owns (flows, versions, locales, forms) and the fields it adds to every client.
 import { Type, type Static } from '@sinclair/typebox'
+import { LocaleSchema, type ClientConfig } from '../../plugins/tenant/schema-parts.ts'
 
 export const CaptureOptionsSchema = Type.Object({
   tokenUrls: Type.Array(Type.String({ pattern: '^https?://' }), { default: [], description: 'Social Login: allowed `token_url` values (exact match, query string ignored).' }),
@@ -15,3 +17,47 @@ export const securitySchemes = {
   CaptureAccessToken: { type: 'http', scheme: 'bearer', description: 'An access token from /oauth/auth_native, /oauth/token or a traditional sign-in.' },
   CaptureClientCredentials: { type: 'http', scheme: 'basic', description: 'API client id and secret (or `client_id` and `client_secret` in the form body).' }
 }
+
+export const FormFieldSchema = Type.Object({
+  name: Type.String({ minLength: 1, description: 'Field name on the wire (e.g. `emailAddress`).' }),
+  attribute: Type.String({ minLength: 1, description: 'User attribute it maps to: email, givenName, familyName, displayName, password, or any custom attribute name.' }),
+  required: Type.Optional(Type.Boolean({ description: 'Registration fails with invalid_form_fields when this field is missing.' })),
+  label: Type.Optional(Type.String({ description: 'Label for generated docs.' })),
+  confirms: Type.Optional(Type.String({ description: 'Name of another field this one must equal (e.g. `newPasswordConfirm` confirms `newPassword`).' })),
+  minLength: Type.Optional(Type.Integer({ minimum: 0, description: 'Minimum length of the value.' })),
+  maxLength: Type.Optional(Type.Integer({ minimum: 1, description: 'Maximum length of the value (default 256).' }))
+}, { additionalProperties: false })
+
+export const FlowVersionSchema = Type.Object({
+  version: Type.String({ minLength: 1, description: 'Flow version id clients send as `flow_version` (`HEAD` is refused).' }),
+  locales: Type.Array(LocaleSchema, { minItems: 1, description: 'Locales this flow version is published in.' }),
+  forms: Type.Record(Type.String(), Type.Object({
+    fields: Type.Array(FormFieldSchema, { description: 'Fields of this form, in order.' })
+  }, { additionalProperties: false }), { default: {}, description: 'Forms by name (e.g. `socialRegistrationForm`, `registrationForm`, `signInForm`).' })
+}, { additionalProperties: false })
+
+export const FlowSchema = Type.Object({
+  name: Type.String({ minLength: 1, description: 'Flow name clients send as `flow` (e.g. `standard`).' }),
+  versions: Type.Array(FlowVersionSchema, { minItems: 1, description: 'Published versions of this flow.' })
+}, { additionalProperties: false })
+
+
+/** The top-level tenant section this dialect owns. */
+export const sections = {
+  flows: Type.Array(FlowSchema, { default: [], description: 'Capture flows, their versions, locales and forms.' })
+}
+
+/** Fields this dialect adds to every client. */
+export const clientFields = {
+  features: Type.Array(Type.String(), { default: [], description: 'Capture API client features; `login_client` allows the login and registration endpoints.' }),
+  apiKey: Type.Optional(Type.String({ minLength: 16, description: 'Capture Social Login API key (`/api/v2/auth_info` apiKey) for this client.' })),
+  defaultFlow: Type.Optional(Type.String({ description: 'Capture: flow used when a request omits `flow`.' })),
+  defaultFlowVersion: Type.Optional(Type.String({ description: 'Capture: flow version used when a request omits `flow_version`.' }))
+}
+const CaptureClientFields = Type.Object(clientFields)
+
+export type FlowConfig = Static<typeof FlowSchema>
+export type FlowVersionConfig = Static<typeof FlowVersionSchema>
+export type FormFieldConfig = Static<typeof FormFieldSchema>
+/** A tenant client with the fields Capture adds. */
+export type CaptureClient = ClientConfig & Static<typeof CaptureClientFields>

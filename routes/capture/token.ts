@@ -4,7 +4,7 @@ import { consumeOneTimeToken, getUser, inTransaction, issueSession, revokeSessio
 import { hashToken, matchesAny } from '../../plugins/crypto.ts'
 import { basicCredentials, credentialsFor } from '../../plugins/http-auth.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
-import type { ClientConfig } from '../../plugins/tenant/schema-parts.ts'
+import type { CaptureClient as ClientConfig } from './options.ts'
 import { CaptureError, invalidArgument, missingArguments, OAuthError } from './errors.ts'
 import type { CaptureOptions } from './options.ts'
 import { EntityBody, EntityResponse, OAuthErrorBody, TokenBody, TokenSuccess } from './schemas.ts'
@@ -22,7 +22,7 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     const basic = basicCredentials(authorization)
     const id = basic?.id ?? body.client_id
     const secret = basic?.secret ?? body.client_secret
-    const client = id ? tenant.client(id) : undefined
+    const client = (id ? tenant.client(id) : undefined) as ClientConfig | undefined
     const ok = matchesAny(secret ?? '', [client?.secret ?? NO_SECRET])
     if (!id || !secret || !client || !client.secret || !ok) throw new OAuthError('invalid_client', 'client authentication failed')
     return client

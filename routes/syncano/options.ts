@@ -6,6 +6,17 @@ export const SyncanoOptionsSchema = Type.Object({
 }, { additionalProperties: false, description: 'POST /v1.1/instances/:instance/user/auth/:backend/ with X-API-KEY; X-USER-KEY user endpoints.' })
 export type SyncanoOptions = Static<typeof SyncanoOptionsSchema>
 
+export const InstanceSchema = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Syncano instance name as it appears in `/v1.1/instances/:instance/`.' }),
+  apiKeys: Type.Array(Type.String({ minLength: 8 }), { minItems: 1, description: 'API keys accepted in `X-API-KEY` for this instance; use "${ENV_VAR}".' })
+}, { additionalProperties: false })
+export type InstanceConfig = Static<typeof InstanceSchema>
+
+/** The top-level tenant section this dialect owns. */
+export const sections = {
+  instances: Type.Array(InstanceSchema, { default: [], description: 'Syncano instances and their API keys.' })
+}
+
 /** OpenAPI security schemes this dialect's routes name in `security`. */
 export const securitySchemes = {
   SyncanoApiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY', description: 'An API key of the instance named in the path.' },

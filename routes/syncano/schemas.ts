@@ -1,5 +1,6 @@
 // TypeBox request/response schemas of the syncano dialect (seed 003): the user object, DRF-style error bodies.
 import { Type, type Static } from '@sinclair/typebox'
+import { bodySchema, type FieldSpec } from '../../plugins/drf.ts'
 import { SafeString } from '../../plugins/schemas.ts'
 
 export const TOKEN_MAX = 2048
@@ -29,11 +30,13 @@ export const UserKeyHeaders = Type.Object({
   'x-user-key': Type.Optional(Type.String({ description: 'The `user_key` a social login (or reset_key) returned, for this instance.' }))
 })
 
-export const AuthBody = Type.Object({
-  access_token: SafeString({ minLength: 1, maxLength: TOKEN_MAX, description: 'Social backend access token the client app obtained from the provider.' }),
-  access_token_secret: Type.Optional(SafeString({ minLength: 1, maxLength: TOKEN_MAX, description: 'Twitter (OAuth 1.0a) only: the access token secret; required for OAuth 1.0a backends.' }))
-}, { examples: [{ access_token: '<BACKEND_PROVIDER_TOKEN>' }] })
-export type AuthBodyType = Static<typeof AuthBody>
+// Validated once by validateFields (DRF CharFields): every field error at once, null reported as null.
+export const AUTH_FIELDS: FieldSpec[] = [
+  { name: 'access_token', required: true, maxLength: TOKEN_MAX, description: 'Social backend access token the client app obtained from the provider.' },
+  { name: 'access_token_secret', rejectNull: true, maxLength: TOKEN_MAX, description: 'Twitter (OAuth 1.0a) only: the access token secret; required for OAuth 1.0a backends.' }
+]
+export const AuthBody = bodySchema(AUTH_FIELDS, { examples: [{ access_token: '<BACKEND_PROVIDER_TOKEN>' }] })
+export interface AuthBodyType { access_token: string, access_token_secret?: string }
 
 const Timestamp = Type.String({ description: 'ISO 8601 UTC with microseconds, e.g. `2015-06-09T14:23:39.090423Z`.' })
 

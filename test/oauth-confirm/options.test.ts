@@ -1,6 +1,6 @@
 // oauth-confirm options: each rule rejects at registration with a message naming the option.
 import t from 'tap'
-import oauthConfirm from '../../routes/oauth-confirm/index.ts'
+import oauthConfirm from '../../routes/oauth-confirm/plugin.ts'
 import { appWith } from '../helpers/dialect-app.ts'
 
 

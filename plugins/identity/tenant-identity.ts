@@ -1,0 +1,283 @@
+// The identity core as dialects see it: actions bound to one tenant's database, id, linking rule and
+// mail outbox. A dialect never holds a database handle or passes a tenant id; it calls these actions
+// (sign in with a provider profile, with a magic link, with a password; redeem a one-time code) and
+// maps their typed outcomes to its wire format. Storage functions stay behind this door.
+import type { Kysely, Transaction } from 'kysely'
+import type { Database, Identity, OneTimeToken, User } from '../../db/index.ts'
+import { hashToken, verifyPassword } from '../crypto.ts'
+import type { MailOutbox, OutgoingMail } from '../mail/types.ts'
+import { logins } from '../metrics.ts'
+import type { NormalizedProfile } from '../providers/types.ts'
+import { inTransaction, isUniqueViolation, transactionWithRaceRetry, type Executor } from './executor.ts'
+import {
+  issueSession, revokeSession, revokeSessionsBySource, revokeUserSessions, verifySession,
+  type IssueSessionInput, type SessionKind, type VerifiedSession
+} from './sessions.ts'
+import { attachIdentity, resolveSocialLogin, type AttachOutcome, type LinkingRule } from './social.ts'
+import { consumeOneTimeToken, createOneTimeToken, peekOneTimeToken, type ConsumeResult, type CreateTokenInput, type TokenPurpose } from './tokens.ts'
+import {
+  createUser, findUserByEmail, findUserByUsername, getUser, getUserByUuid, listIdentities, recordEvent, updateUser, type UserFields
+} from './users.ts'
+
+export interface TenantIdentityOptions {
+  tenantId: string
+  linking: LinkingRule
+  mail: MailOutbox
+}
+
+/** A session to issue when an action signs someone in. */
+export type SessionSpec = Omit<IssueSessionInput, 'tenantId' | 'userId'>
+
+export interface SignedIn {
+  user: User
+  isNew: boolean
+  /** How the profile found its account: an existing identity, a link by verified email, or a new account. */
+  how: 'login' | 'linked' | 'created'
+  identity: Identity
+}
+
+export interface SignInWithProfileOptions<T> {
+  /** An address the client supplied because the provider gave none; never counts as verified. */
+  suppliedEmail?: string | null
+  /** When true and no email is known, the outcome is `no-email` instead of a new account. */
+  requireEmail?: boolean
+  /** When false, an unknown identity is `not-registered` instead of a new account (two-step registration). */
+  register?: boolean
+  /** Fields of a new account (referral code, locale, form attributes). */
+  newUser?: UserFields
+  /** Issue this session on success, in the same transaction. */
+  session?: SessionSpec
+  /** The dialect's own writes, in the same transaction (a confirmation, a username, a merge). Throwing
+   *  rolls the sign-in back. May run twice when a concurrent first login wins the race: keep it free of
+   *  side effects outside the database. */
+  then?: (tx: TenantIdentity, signedIn: SignedIn) => Promise<T>
+}
+
+export type SignInOutcome<T = undefined> =
+  | (SignedIn & { kind: 'signed-in', token: string | null, result: T })
+  | { kind: 'email-in-use', existingUser: User, email: string }
+  | { kind: 'no-email' }
+  | { kind: 'not-registered', email: string | null }
+
+export type RedeemOutcome<T> =
+  | { ok: true, value: T }
+  | { ok: false, reason: 'unknown' | 'expired' | 'refused' }
+  | { ok: false, reason: 'replayed', revoked: number }
+
+export class TenantIdentity {
+  readonly #db: Executor
+  readonly #opts: TenantIdentityOptions
+
+  constructor (db: Executor, opts: TenantIdentityOptions) {
+    this.#db = db
+    this.#opts = opts
+  }
+
+  get tenantId (): string { return this.#opts.tenantId }
+
+  /** Runs fn with this identity bound to one transaction (or the caller's, when already inside one). */
+  transaction<T> (fn: (tx: TenantIdentity) => Promise<T>): Promise<T> {
+    return inTransaction(this.#db, (trx) => fn(this.#bound(trx)))
+  }
+
+  #bound (trx: Transaction<Database>): TenantIdentity {
+    return trx === this.#db ? this : new TenantIdentity(trx, this.#opts)
+  }
+
+  /** Its own transaction, decided once more when it loses a unique-key race to a concurrent writer. */
+  #raceSafe<T> (fn: (tx: TenantIdentity) => Promise<T>): Promise<T> {
+    if (this.#db.isTransaction) throw new Error('this action opens its own transaction; call it outside identity.transaction()')
+    return transactionWithRaceRetry(this.#db as Kysely<Database>, (trx) => fn(this.#bound(trx)))
+  }
+
+  // ---- actions ----
+
+  /**
+   * Signs a provider profile in (DESIGN 4.3): the identity's account, else a link by verified email when
+   * the tenant allows it, else a new account. Owns the transaction, the race retry (concurrent first
+   * logins of one identity make one user, exactly one `isNew`), the session and the dialect's own writes.
+   */
+  async signInWithProfile<T = undefined> (profile: NormalizedProfile, opts: SignInWithProfileOptions<T> = {}): Promise<SignInOutcome<T>> {
+    const outcome = await this.#raceSafe(async (tx) => {
+      const resolved = await resolveSocialLogin(tx.#db, {
+        tenantId: this.tenantId,
+        linking: this.#opts.linking,
+        profile,
+        suppliedEmail: opts.suppliedEmail,
+        requireEmail: opts.requireEmail,
+        register: opts.register,
+        newUser: opts.newUser,
+        countMetric: false
+      })
+      if (resolved.kind === 'email-in-use') return { kind: 'email-in-use', existingUser: resolved.existingUser, email: resolved.email } as const
+      if (resolved.kind === 'no-email' || resolved.kind === 'not-registered') return resolved
+      const signedIn: SignedIn = { user: resolved.user, isNew: resolved.isNew, how: resolved.kind, identity: resolved.identity }
+      const result = opts.then ? await opts.then(tx, signedIn) : undefined as T
+      // The dialect's writes may have changed the user (a username, a locale): hand back the stored row.
+      const user = opts.then ? (await tx.getUser(signedIn.user.id)) ?? signedIn.user : signedIn.user
+      const token = opts.session ? (await tx.issueSession({ ...opts.session, userId: user.id })).token : null
+      return { kind: 'signed-in', ...signedIn, user, token, result } as const
+    })
+    logins.inc({ tenant: this.tenantId, outcome: outcome.kind === 'signed-in' ? outcome.how : outcome.kind })
+    return outcome as SignInOutcome<T>
+  }
+
+  /**
+   * Mails a magic link: the one-time token and its outbox row commit together (no mail without a usable
+   * token, no token without its mail), then the row is handed to delivery.
+   */
+  async sendMagicLink (input: { email: string, ttlSeconds: number, compose: (token: string) => Omit<OutgoingMail, 'tenantId' | 'to'> }): Promise<{ token: string }> {
+    const { token, outboxId } = await this.transaction(async (tx) => {
+      const { token } = await tx.createToken('magic-link', { ttlSeconds: input.ttlSeconds, data: { email: input.email } })
+      const outboxId = await this.#opts.mail.write(tx.#db, { ...input.compose(token), tenantId: this.tenantId, to: input.email })
+      return { token, outboxId }
+    })
+    await this.#opts.mail.dispatch([outboxId])
+    return { token }
+  }
+
+  /**
+   * Redeems a magic link: the account of the address it was mailed to, created on first use. An account
+   * that holds the address unverified gives it up first (pre-hijack defence: whoever typed an address they
+   * never proved may control that account; proving the address takes the address, not the account).
+   */
+  async signInWithMagicLink (token: string, session: SessionSpec): Promise<{ kind: 'signed-in', user: User, isNew: boolean, token: string } | { kind: 'invalid-token' }> {
+    const result = await this.#raceSafe(async (tx) => {
+      const consumed = await tx.consumeToken('magic-link', token)
+      if (!consumed.ok) return null
+      const email = String(consumed.row.data.email)
+      let user = await tx.findUserByEmail(email)
+      if (user && !user.email_verified) {
+        await tx.updateUser(user.id, { email: null })
+        await tx.recordEvent('email-released', user.id, { reason: 'proven-by-magic-link' })
+        user = undefined
+      }
+      const isNew = user === undefined
+      if (!user) user = await createUser(tx.#db, this.tenantId, { email, email_verified: true })
+      await tx.recordEvent(isNew ? 'register' : 'login', user.id, { via: 'magic-link' })
+      const issued = await tx.issueSession({ ...session, userId: user.id })
+      return { kind: 'signed-in' as const, user, isNew, token: issued.token }
+    })
+    logins.inc({ tenant: this.tenantId, outcome: result ? (result.isNew ? 'created' : 'login') : 'invalid-token' })
+    return result ?? { kind: 'invalid-token' }
+  }
+
+  /**
+   * Redeems a one-time code (a confirmation, an authorization code) and runs `then` in the same
+   * transaction with the row and the code's `source` (stamp it on what you issue). `then` returning null
+   * refuses the code, which stays spent. A replayed code is a leak signal: everything issued with its
+   * source is revoked.
+   */
+  async redeem<T> (purpose: TokenPurpose, code: string, then: (row: OneTimeToken, tx: TenantIdentity, source: string) => Promise<T | null>): Promise<RedeemOutcome<T>> {
+    const source = this.sourceOf(purpose, code)
+    const result = await this.transaction(async (tx): Promise<RedeemOutcome<T>> => {
+      const consumed = await tx.consumeToken(purpose, code)
+      if (!consumed.ok) return consumed.reason === 'replayed' ? { ok: false, reason: 'replayed', revoked: 0 } : { ok: false, reason: consumed.reason }
+      const value = await then(consumed.row, tx, source)
+      return value === null ? { ok: false, reason: 'refused' } : { ok: true, value }
+    })
+    if (!result.ok && result.reason === 'replayed') return { ok: false, reason: 'replayed', revoked: await this.revokeSessionsBySource(source) }
+    return result
+  }
+
+  /** What sessions issued on the strength of a one-time code carry, so a replay of the code finds them. */
+  sourceOf (purpose: TokenPurpose, code: string): string {
+    return hashToken(`${purpose}:${code}`)
+  }
+
+  /** The account of an email and password, or null; spends one scrypt even without an account, so timing reveals nothing. */
+  async verifyPassword (email: string, password: string): Promise<User | null> {
+    const user = await this.findUserByEmail(email)
+    const ok = await verifyPassword(password, user?.password_hash ?? null)
+    return user && ok ? user : null
+  }
+
+  /** Registers an email + password account (password already hashed) and runs `then` in the same transaction. */
+  async registerWithPassword<T> (fields: UserFields & { email: string, password_hash: string }, then: (tx: TenantIdentity, user: User) => Promise<T>): Promise<{ kind: 'created', user: User, result: T } | { kind: 'email-in-use' }> {
+    try {
+      return await this.transaction(async (tx) => {
+        if (await tx.findUserByEmail(fields.email)) return { kind: 'email-in-use' } as const
+        const user = await createUser(tx.#db, this.tenantId, { ...fields, email_verified: false })
+        await tx.recordEvent('register', user.id, { method: 'password' })
+        return { kind: 'created', user, result: await then(tx, user) } as const
+      })
+    } catch (err) {
+      // Two registrations racing for one address: the loser sees the unique index.
+      if (isUniqueViolation(err)) return { kind: 'email-in-use' }
+      throw err
+    }
+  }
+
+  /** Updates an account's own profile; a new email address is unverified and must not belong to another account. */
+  async updateProfile (userId: string, fields: UserFields): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' }> {
+    try {
+      return await this.transaction(async (tx) => {
+        if (fields.email) {
+          const other = await tx.findUserByEmail(fields.email)
+          if (other && other.id !== userId) return { kind: 'email-in-use' } as const
+        }
+        const user = await tx.updateUser(userId, fields)
+        if (!user) throw new Error('authenticated user vanished')
+        return { kind: 'updated', user } as const
+      })
+    } catch (err) {
+      if (isUniqueViolation(err)) return { kind: 'email-in-use' }
+      throw err
+    }
+  }
+
+  /** Adds a social identity to an account the caller has authenticated (an explicit merge). */
+  attachIdentity (userId: string, profile: NormalizedProfile): Promise<AttachOutcome> {
+    return attachIdentity(this.#db, this.tenantId, userId, profile)
+  }
+
+  // ---- one-time tokens ----
+
+  createToken (purpose: TokenPurpose, input: Omit<CreateTokenInput, 'tenantId' | 'purpose'>): Promise<{ token: string, row: OneTimeToken }> {
+    return createOneTimeToken(this.#db, { ...input, tenantId: this.tenantId, purpose })
+  }
+
+  consumeToken (purpose: TokenPurpose, token: string): Promise<ConsumeResult> {
+    return consumeOneTimeToken(this.#db, this.tenantId, purpose, token)
+  }
+
+  peekToken (purpose: TokenPurpose, token: string): Promise<OneTimeToken | undefined> {
+    return peekOneTimeToken(this.#db, this.tenantId, purpose, token)
+  }
+
+  // ---- sessions ----
+
+  issueSession (input: SessionSpec & { userId: string }): Promise<{ token: string }> {
+    return issueSession(this.#db, { ...input, tenantId: this.tenantId })
+  }
+
+  verifySession (kinds: readonly SessionKind[], token: string): Promise<VerifiedSession | undefined> {
+    return verifySession(this.#db, this.tenantId, kinds, token)
+  }
+
+  revokeSession (token: string): Promise<boolean> {
+    return revokeSession(this.#db, this.tenantId, token)
+  }
+
+  revokeSessionsBySource (source: string): Promise<number> {
+    return revokeSessionsBySource(this.#db, this.tenantId, source)
+  }
+
+  revokeUserSessions (userId: string, kind?: SessionKind): Promise<number> {
+    return revokeUserSessions(this.#db, this.tenantId, userId, kind)
+  }
+
+  // ---- accounts ----
+
+  getUser (id: string): Promise<User | undefined> { return getUser(this.#db, this.tenantId, id) }
+  getUserByUuid (uuid: string): Promise<User | undefined> { return getUserByUuid(this.#db, this.tenantId, uuid) }
+  findUserByEmail (email: string): Promise<User | undefined> { return findUserByEmail(this.#db, this.tenantId, email) }
+  findUserByUsername (username: string): Promise<User | undefined> { return findUserByUsername(this.#db, this.tenantId, username) }
+  updateUser (id: string, fields: UserFields): Promise<User | undefined> { return updateUser(this.#db, this.tenantId, id, fields) }
+  listIdentities (userId: string): Promise<Identity[]> { return listIdentities(this.#db, this.tenantId, userId) }
+  recordEvent (type: string, userId: string | null, data: Record<string, unknown> = {}): Promise<void> { return recordEvent(this.#db, this.tenantId, type, userId, data) }
+}
+
+export function createTenantIdentity (db: Kysely<Database>, opts: TenantIdentityOptions): TenantIdentity {
+  return new TenantIdentity(db, opts)
+}

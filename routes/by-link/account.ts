@@ -1,0 +1,29 @@
+// GET /v1/auth/me/ and POST /v1/auth/logout/, authenticated with `Authorization: Token …`.
+import type { FastifyInstance } from 'fastify'
+import type { User } from '../../db/index.ts'
+import { auth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
+import { COMMON_ERRORS } from './magic-link.ts'
+import { Detail, Unauthorized, UserResponse } from './schemas.ts'
+
+const SECURITY = [{ TokenAuth: [] }]
+
+export default async function accountRoutes (app: FastifyInstance): Promise<void> {
+  const authenticate = tokenAuth(app, ['token'])
+
+  app.get('/v1/auth/me/', {
+    onRequest: authenticate,
+    schema: { operationId: 'byLinkMe', tags: ['by-link'], summary: 'The authenticated user', security: SECURITY, response: { 200: UserResponse, 401: Unauthorized } }
+  }, async (req) => serializeUser(auth(req).user))
+
+  app.post('/v1/auth/logout/', {
+    onRequest: authenticate,
+    schema: { operationId: 'byLinkLogout', tags: ['by-link'], summary: 'Revoke the token used for this request', security: SECURITY, response: { 200: Detail, 401: Unauthorized, ...COMMON_ERRORS } }
+  }, async (req) => {
+    await app.tenant.identity.revokeSession(auth(req).token)
+    return { detail: DETAIL.loggedOut }
+  })
+}
+
+export function serializeUser (u: User) {
+  return { id: Number(u.id), email: u.email, first_name: u.given_name ?? '', last_name: u.family_name ?? '' }
+}

@@ -1,0 +1,67 @@
+// POST /v1/auth/social/login/ and /v1/auth/social/login/:provider/: social sign-in with a client key.
+import type { FastifyInstance } from 'fastify'
+import { DialectError, unwrapProvider } from '../../plugins/errors.ts'
+import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import { serializeUser } from './account.ts'
+import { COMMON_ERRORS } from './magic-link.ts'
+import type { ByLinkOptions } from './options.ts'
+import { LoginResponse, ProviderParams, SocialBody, SocialErrors, SocialPathBody, Unavailable } from './schemas.ts'
+
+export const E = {
+  invalidClient: { client_key: ['Invalid client key.'] },
+  invalidProvider: { provider: ['Invalid provider'] },
+  redirectNotAllowed: { redirect_uri: ['This redirect_uri is not allowed for this client.'] },
+  invalidCredentials: { non_field_errors: ['Invalid credentials.'] },
+  noEmail: { non_field_errors: ['The provider did not give an email address.'] },
+  emailInUse: { non_field_errors: ['This email address is already used by another account.'] },
+  unavailable: { detail: 'The authentication provider is unavailable. Try again later.' }
+}
+const refuse = (body: unknown) => new DialectError({ status: 400, body })
+
+export default async function socialRoutes (app: FastifyInstance, opts: ByLinkOptions): Promise<void> {
+  const tenant = app.tenant
+  const sessionTtl = opts.sessionTtlSeconds ?? null
+
+  async function socialLogin (providerName: string, values: Record<string, string | undefined>) {
+    const client = tenant.client(values.client_key)
+    if (!client) throw refuse(E.invalidClient)
+    const provider = tenant.providers.get(providerName)
+    if (!provider || provider.protocol !== 'oauth2') throw refuse(E.invalidProvider)
+    if (client.redirectUris.length > 0 && !client.redirectUris.includes(values.redirect_uri!)) throw refuse(E.redirectNotAllowed)
+    const tokens = unwrapProvider(await provider.exchangeCode({ code: values.code!, redirectUri: values.redirect_uri! }), providerName)
+    const profile = unwrapProvider(await provider.profileFromTokens(tokens), providerName)
+    const outcome = await tenant.identity.signInWithProfile(profile, { requireEmail: true, session: { kind: 'token', clientId: client.id, ttlSeconds: sessionTtl } })
+    if (outcome.kind === 'no-email') throw refuse(E.noEmail)
+    if (outcome.kind === 'email-in-use') throw refuse(E.emailInUse)
+    if (outcome.kind !== 'signed-in') throw new Error(`unexpected outcome ${outcome.kind}`)
+    return { token: outcome.token!, ...serializeUser(outcome.user) }
+  }
+
+  const socialResponses = { 200: LoginResponse, 400: SocialErrors, 503: Unavailable, ...COMMON_ERRORS }
+
+  app.post('/v1/auth/social/login/', {
+    schema: {
+      operationId: 'byLinkSocialLogin',
+      tags: ['by-link'],
+      summary: 'Sign in or sign up with an OAuth2 provider\'s authorization code',
+      consumes: JSON_AND_FORM,
+      body: SocialBody,
+      response: socialResponses
+    }
+  }, async (req) => {
+    const values = req.body as Record<string, string | undefined>
+    return socialLogin(values.provider!, values)
+  })
+
+  app.post<{ Params: { provider: string } }>('/v1/auth/social/login/:provider/', {
+    schema: {
+      operationId: 'byLinkSocialLoginWithProvider',
+      tags: ['by-link'],
+      summary: 'Same as social/login/, with the provider in the URL',
+      consumes: JSON_AND_FORM,
+      params: ProviderParams,
+      body: SocialPathBody,
+      response: socialResponses
+    }
+  }, async (req) => socialLogin(req.params.provider, req.body as Record<string, string | undefined>))
+}

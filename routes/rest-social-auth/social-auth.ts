@@ -1,0 +1,117 @@
+// POST /social-auth: OAuth1 step 1 (request token), OAuth1 step 2 and OAuth2 code sign-in, answering {token, is_new}.
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { hashToken, safeEqual } from '../../plugins/crypto.ts'
+import { MSG, requireFields } from '../../plugins/drf.ts'
+import { DialectError, ProviderFailureError, unwrapProvider } from '../../plugins/errors.ts'
+import type { NormalizedProfile, OAuth1Provider, OAuth2Provider } from '../../plugins/providers/types.ts'
+import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import type { RestSocialAuthOptions } from './options.ts'
+import { OAuth1Step1Response, SOCIAL_FIELDS, SocialAuthBody, SocialAuthErrors, TokenResponse, Unavailable, UnsupportedMedia } from './schemas.ts'
+
+/** How long an OAuth1 request token issued in step 1 may be used in step 2. */
+const OAUTH1_REQUEST_TTL_SECONDS = 900
+const OAUTH1_PURPOSE = 'oauth1-request'
+
+export const E = {
+  invalidProvider: { provider: ['Invalid provider'] },
+  invalidCredentials: { non_field_errors: 'invalid_credentials' },
+  noEmail: { email: 'no_email_provided' },
+  emailInUse: { email: 'email_already_in_use' },
+  unavailable: { detail: 'The authentication provider is unavailable. Try again later.' }
+}
+
+const refuse = (body: unknown) => new DialectError({ status: 400, body })
+type Values = Record<string, string | undefined>
+
+export default async function socialAuthRoutes (app: FastifyInstance, opts: RestSocialAuthOptions): Promise<void> {
+  const { identity, providers } = app.tenant
+  const sessionTtl = opts.tokenTtlSeconds ?? null
+
+  async function finish (profile: NormalizedProfile, values: Values) {
+    const outcome = await identity.signInWithProfile(profile, {
+      suppliedEmail: values.email ?? null,
+      requireEmail: true,
+      newUser: values.referral_code !== undefined ? { referral_code: values.referral_code } : {},
+      session: { kind: 'token', ttlSeconds: sessionTtl }
+    })
+    if (outcome.kind === 'no-email') throw refuse(E.noEmail)
+    if (outcome.kind === 'email-in-use') throw refuse(E.emailInUse)
+    if (outcome.kind !== 'signed-in') throw new Error(`unexpected outcome ${outcome.kind}`)
+    return { token: outcome.token!, is_new: outcome.isNew }
+  }
+
+  app.post('/social-auth', {
+    schema: {
+      operationId: 'restSocialAuthSocialAuth',
+      tags: ['rest-social-auth'],
+      summary: 'Register or log in with a social provider (OAuth1 step 1, OAuth1 step 2, or OAuth2 code)',
+      description: 'OAuth1 providers (twitter): step 1 `{provider, redirect_uri}` returns a request token; step 2 `{provider, oauth_token, oauth_token_secret, oauth_verifier}` logs in. OAuth2 providers: `{provider, code, redirect_uri}`. `email` is used when the provider gives none; `referral_code` is stored on first registration.',
+      consumes: JSON_AND_FORM,
+      body: SocialAuthBody,
+      response: {
+        200: Type.Union([TokenResponse, OAuth1Step1Response], { description: '`{token, is_new}` on login/registration; `{oauth_token, oauth_token_secret, oauth_callback_confirmed}` for OAuth1 step 1.' }),
+        400: SocialAuthErrors,
+        413: UnsupportedMedia,
+        415: UnsupportedMedia,
+        503: Unavailable
+      }
+    }
+  }, async (req) => {
+    const values = req.body as Values
+    const provider = providers.get(values.provider!)
+    if (!provider) throw refuse(E.invalidProvider)
+    const need = (names: string[]) => { const missing = requireFields(SOCIAL_FIELDS, values, names); if (missing) throw refuse(missing) }
+
+    if (provider.protocol === 'oauth2') {
+      need(['code', 'redirect_uri'])
+      return oauth2(provider, values)
+    }
+    const step2 = values.oauth_token !== undefined || values.oauth_token_secret !== undefined || values.oauth_verifier !== undefined
+    if (!step2) {
+      need(['redirect_uri'])
+      return oauth1Step1(provider, values.redirect_uri!)
+    }
+    need(['oauth_token', 'oauth_token_secret', 'oauth_verifier'])
+    return oauth1Step2(provider, values)
+  })
+
+  async function oauth2 (provider: OAuth2Provider, values: Values) {
+    const tokens = unwrapProvider(await provider.exchangeCode({ code: values.code!, redirectUri: values.redirect_uri! }), provider.name)
+    return finish(unwrapProvider(await provider.profileFromTokens(tokens), provider.name), values)
+  }
+
+  async function oauth1Step1 (provider: OAuth1Provider, callbackUrl: string) {
+    if (!isHttpUrl(callbackUrl)) throw refuse({ redirect_uri: [MSG.url] })
+    if (opts.oauth1CallbackUrls && !opts.oauth1CallbackUrls.includes(callbackUrl)) throw refuse({ redirect_uri: ['This redirect_uri is not allowed.'] })
+    const rt = unwrapProvider(await provider.requestToken({ callbackUrl }), provider.name)
+    // Without oauth_callback_confirmed the provider speaks OAuth 1.0, whose callback can be swapped.
+    if (!rt.callbackConfirmed) throw new ProviderFailureError({ ok: false, error: 'unavailable', detail: 'oauth_callback_confirmed is not true' }, provider.name)
+    // Step 2 accepts only request tokens this tenant issued, through this provider, once.
+    await identity.createToken(OAUTH1_PURPOSE, {
+      ttlSeconds: OAUTH1_REQUEST_TTL_SECONDS,
+      token: rt.oauthToken,
+      data: { provider: provider.name, secretHash: hashToken(rt.oauthTokenSecret) }
+    })
+    return { oauth_token: rt.oauthToken, oauth_token_secret: rt.oauthTokenSecret, oauth_callback_confirmed: 'true' }
+  }
+
+  async function oauth1Step2 (provider: OAuth1Provider, values: Values) {
+    const oauthToken = values.oauth_token!
+    const secret = values.oauth_token_secret!
+    // Check before consuming, so a caller who only saw oauth_token (it travels in the callback URL) cannot burn it.
+    const row = await identity.peekToken(OAUTH1_PURPOSE, oauthToken)
+    const bound = row !== undefined && row.data.provider === provider.name && safeEqual(hashToken(secret), String(row.data.secretHash ?? ''))
+    if (!bound) throw refuse(E.invalidCredentials)
+    if (!(await identity.consumeToken(OAUTH1_PURPOSE, oauthToken)).ok) throw refuse(E.invalidCredentials)
+    const at = unwrapProvider(await provider.accessToken({ oauthToken, oauthTokenSecret: secret, verifier: values.oauth_verifier! }), provider.name)
+    return finish(unwrapProvider(await provider.profileFromAccessToken(at.accessToken, at.accessTokenSecret), provider.name), values)
+  }
+}
+
+function isHttpUrl (s: string): boolean {
+  try {
+    const u = new URL(s)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''
+  } catch { return false }
+}
