@@ -1,0 +1,128 @@
+// oauth-confirm init and callback: a state for the provider round trip, then the account and a confirmation for the frontend.
+import { randomBytes } from 'node:crypto'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { DialectError, ProviderFailureError } from '../../plugins/errors.ts'
+import { authorizationFlow } from '../../plugins/providers/flow.ts'
+import type { OAuth2Provider } from '../../plugins/providers/types.ts'
+import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import { CALLBACK_ROUTE, defaultLanguages, TAGS, type Shared } from './plugin.ts'
+import { BareError, CallbackParams, CallbackQuery, InitBody, InitReply } from './schemas.ts'
+
+// Purposes of our own, so a state or confirmation minted by another dialect can never be consumed here (nor ours there).
+const STATE_PURPOSE = 'oauth-confirm:state'
+export const CONFIRMATION_PURPOSE = 'oauth-confirm:confirmation'
+
+export interface ConfirmationData { provider: string, language: string, isNew: boolean }
+
+/** 96 random bits as 24 lowercase hex characters: the shape the seed shows for states and confirmations. */
+const seedToken = () => randomBytes(12).toString('hex')
+
+export const Throttled = BareError('Too many requests from this address (only with the tenant\'s `rateLimits.login`); see Retry-After (empty body).')
+
+export default async function signInRoutes (fastify: FastifyInstance, shared: Shared): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const tenant = app.tenant
+  const { opts, confirmUrl, callbackFailure, throttle } = shared
+  const stateTtl = opts.stateTtlSeconds ?? 600
+  const confirmationTtl = opts.confirmationTtlSeconds ?? 300
+  const languages = acceptedLanguages(opts.languages ?? defaultLanguages(tenant.locales))
+  const callbackUrl = (provider: string) => `${tenant.publicUrl}/oauth/callback/from/${provider}`
+  const flow = authorizationFlow(tenant.identity, { purpose: STATE_PURPOSE, ttlSeconds: stateTtl, stateToken: seedToken })
+  const limit = tenant.rateLimits.login
+  const fail = (code: Parameters<Shared['callbackFailure']>[0]) => new DialectError(callbackFailure(code))
+
+  function oauth2 (name: string): OAuth2Provider | undefined {
+    const p = tenant.providers.get(name)
+    return p?.protocol === 'oauth2' ? p : undefined
+  }
+
+  app.post('/oauth/init', {
+    onRequest: throttle,
+    schema: {
+      operationId: 'oauthConfirmInit',
+      tags: TAGS,
+      summary: 'Start an OAuth sign-in: returns a single-use state and the provider authorization URL',
+      description: 'The state is stored hashed, expires after `stateTtlSeconds`, and is bound to this tenant, the provider and the language. The URL carries a PKCE (S256) challenge and, for OpenID Connect providers, a nonce.',
+      consumes: JSON_AND_FORM,
+      body: InitBody,
+      response: {
+        200: InitReply,
+        400: BareError('Unknown provider or language, or a malformed body (empty body).'),
+        ...(limit ? { 429: Throttled } : {}),
+        503: BareError('The provider\'s discovery document cannot be fetched (empty body).')
+      }
+    }
+  }, async (req) => {
+    const { provider: name } = req.body
+    const language = languages.get(req.body.language.toLowerCase())
+    const provider = oauth2(name)
+    if (!provider || language === undefined) throw new DialectError({ status: 400 })
+    const started = await flow.start(provider, { redirectUri: callbackUrl(name), data: { language } })
+    // Discovery down: the envelope's bare 503.
+    if (!started.ok) throw new ProviderFailureError(started, name)
+    return started.value
+  })
+
+  app.get(CALLBACK_ROUTE, {
+    onRequest: throttle,
+    schema: {
+      operationId: 'oauthConfirmCallback',
+      tags: TAGS,
+      summary: 'Provider callback: checks the state, exchanges the code, finds or creates the account, redirects to the frontend',
+      description: 'Success: 302 to `confirmUrl` with a fresh single-use confirmation. Failure: 302 to `errorUrl?error=<code>` (invalid_request, invalid_state, access_denied, invalid_credentials, provider_unavailable, email_in_use, server_error); without an errorUrl, a bare 400 (503 when the provider is unavailable).',
+      params: CallbackParams,
+      querystring: CallbackQuery,
+      response: {
+        302: BareError('Redirect (Location header) to confirmUrl, or to errorUrl on failure.'),
+        400: BareError('Failure when no errorUrl is configured (empty body).'),
+        ...(limit ? { 429: Throttled } : {}),
+        503: BareError('The provider is unavailable and no errorUrl is configured (empty body).')
+      }
+    }
+  }, async (req, reply) => {
+    const { provider: name } = req.params
+    const provider = oauth2(name)
+    if (!provider) {
+      // No provider to complete the flow with, but a presented state is spent all the same (it is never replayed):
+      // one minted for another provider is invalid_state, as the flow would say.
+      const { state } = req.query
+      if (!state) throw fail('invalid_request')
+      const consumed = await tenant.identity.consumeToken(STATE_PURPOSE, state)
+      if (!consumed.ok || consumed.row.data.provider !== name) throw fail('invalid_state')
+      throw fail('invalid_request')
+    }
+    const done = await flow.complete(provider, req.query)
+    if (!done.ok) {
+      req.log.warn({ provider: name, reason: done.reason }, 'oauth-confirm: callback refused')
+      if (done.reason === 'provider') throw new ProviderFailureError(done.failure, name)
+      throw fail(done.reason === 'invalid_state' ? 'invalid_state' : done.reason === 'access_denied' ? 'access_denied' : 'invalid_request')
+    }
+    const language = String(done.data.language)
+
+    // Account resolution and the confirmation commit together: a failure leaves neither behind.
+    const outcome = await tenant.identity.signInWithProfile(done.profile, {
+      newUser: { locale: language },
+      then: async (tx, s) => {
+        // An account that has no language yet (made by another dialect) takes the one chosen here.
+        if (s.user.locale === null) await tx.updateUser(s.user.id, { locale: language })
+        const data: ConfirmationData = { provider: name, language, isNew: s.isNew }
+        return (await tx.createToken(CONFIRMATION_PURPOSE, {
+          ttlSeconds: confirmationTtl, userId: s.user.id, data: data as unknown as Record<string, unknown>, token: seedToken()
+        })).token
+      }
+    })
+    if (outcome.kind !== 'signed-in') {
+      req.log.info({ provider: name, outcome: outcome.kind }, 'oauth-confirm: sign-in refused')
+      throw fail(outcome.kind === 'email-in-use' ? 'email_in_use' : 'invalid_credentials')
+    }
+    return reply.redirect(confirmUrl.replaceAll('{confirmation}', encodeURIComponent(outcome.result)), 302)
+  })
+}
+
+/** Lower-cased code → the configured spelling (language codes are case-insensitive; the stored form is the configured one). */
+function acceptedLanguages (list: string[]): Map<string, string> {
+  const map = new Map<string, string>()
+  for (const l of list) if (!map.has(l.toLowerCase())) map.set(l.toLowerCase(), l)
+  return map
+}
