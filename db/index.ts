@@ -92,9 +92,13 @@ export async function migrateToLatest (db: Kysely<Database>, schema?: string): P
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider(), migrationTableSchema: tableSchema })
   let { error, results } = await migrator.migrateToLatest()
   // Kysely's introspection reads every schema's catalog; one dropped meanwhile (another app or test run
-  // sharing the database) fails it with 3F000 naming that schema. Nothing of ours changed: try again.
-  for (let attempt = 1; attempt < 6 && isOtherSchemaGone(error, tableSchema); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+  // sharing the database) fails it with 3F000, 42P01 or 42703 naming that schema's objects. Nothing of
+  // ours changed: try again.
+  // Bounded by time, not by a count: under heavy churn on a loaded machine several introspections in a
+  // row can each meet a schema dropped mid-read (seen: six in a row at a load average of 17).
+  const giveUpAt = Date.now() + 10_000
+  for (let attempt = 1; isOtherSchemaGone(error, tableSchema) && Date.now() < giveUpAt; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(25 * attempt, 250) + Math.random() * 25))
     ;({ error, results } = await migrator.migrateToLatest())
   }
   if (error) {
@@ -104,9 +108,13 @@ export async function migrateToLatest (db: Kysely<Database>, schema?: string): P
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
+// What a schema, table or column dropped mid-introspection looks like: invalid_schema_name,
+// undefined_table, undefined_column.
+const VANISHED = new Set(['3F000', '42P01', '42703'])
+
 function isOtherSchemaGone (error: unknown, ours: string | undefined): boolean {
   const e = error as { code?: string, message?: string } | undefined
-  if (!e || e.code !== '3F000') return false
+  if (!e || !VANISHED.has(e.code ?? '')) return false
   return ours === undefined || !String(e.message ?? '').includes(`"${ours}"`)
 }
 
