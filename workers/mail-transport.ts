@@ -37,7 +37,9 @@ export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: strin
       const info = await stream.sendMail({ from: row.from_address, to: row.to_address, subject: row.subject, text: row.text_body, html: row.html_body ?? undefined })
       await fs.mkdir(dir, { recursive: true })
       const file = path.join(dir, `${row.tenant_id}-${row.id}.eml`)
-      await fs.writeFile(file, info.message as Buffer)
+      // Written whole, then renamed: whoever watches the folder never sees half a message.
+      await fs.writeFile(`${file}.partial`, info.message as Buffer)
+      await fs.rename(`${file}.partial`, file)
       opts.log?.info({ to: row.to_address, file, tenant: row.tenant_id }, 'mail written to the local outbox (no SMTP_URL set)')
     },
     close () { stream.close() }
