@@ -56,9 +56,6 @@ export function tenantContext (config: TenantConfig, shared: SharedServices, pro
     redisPrefix: shared.redisPrefix,
     client: (id: unknown) => (typeof id === 'string' ? clients.get(id) : undefined),
     section: <T>(name: string) => config[name] as T,
-    db: shared.db,
-    instances: (config.instances ?? []) as any[], // transitional
-    flows: (config.flows ?? []) as any[], // transitional
     rateLimitClients: mountedDialects(config.dialects).flatMap((m) => (m.rateLimitClient ? [m.rateLimitClient(config as unknown as TenantDocument)] : []))
   }
 }

@@ -3,8 +3,6 @@
 // Fastify instance as `fastify.tenant`. No dialect sees a database handle.
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { Kysely } from 'kysely'
-import type { Database } from '../../db/index.ts'
 import type { TenantIdentity } from '../identity/tenant-identity.ts'
 import type { ProviderRegistry } from '../providers/types.ts'
 import type { ClientConfig, EmailConfig, Linking, RateLimitsConfig } from './schema-parts.ts'
@@ -34,15 +32,6 @@ export interface TenantContext {
   section<T> (name: string): T
   /** Who a request speaks for, per the mounted dialects' manifests (the tenant-wide rate limit's client key). */
   rateLimitClients: Array<(req: FastifyRequest) => string | null>
-  /**
-   * @deprecated Transitional, for the dialects not yet ported to `identity` (see test/tenants/seams.test.ts,
-   * which lists them): the shared database handle. Ported dialects must not use it.
-   */
-  db: Kysely<Database>
-  /** @deprecated Transitional: `section('instances')` / `section('flows')`. */
-  instances: any[] // transitional
-  /** @deprecated Transitional: `section('flows')`. */
-  flows: any[] // transitional
 }
 
 declare module 'fastify' {

@@ -1,20 +1,18 @@
 // Checks every Capture login call shares (arguments, client, flow, redirect_uri, response_type), form
 // validation against the tenant's flow forms, and what a successful sign-in hands back.
-import type { Transaction } from 'kysely'
-import type { Database, User } from '../../db/index.ts'
-import { createOneTimeToken, issueSession, type UserFields } from '../../plugins/identity/index.ts'
-import type { CaptureClient as ClientConfig, FlowConfig, FlowVersionConfig, FormFieldConfig } from './options.ts'
+import type { User } from '../../db/index.ts'
+import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
+import type { UserFields } from '../../plugins/identity/users.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
-import { hashToken } from '../../plugins/crypto.ts'
 import { CaptureError, invalidArgument, missingArguments, permissionError, type FieldProblems } from './errors.ts'
 import { message } from './messages.ts'
-import type { CaptureOptions } from './options.ts'
+import type { CaptureClient, CaptureOptions, FlowConfig, FlowVersionConfig, FormFieldConfig } from './options.ts'
 import { loadCaptureUser } from './user.ts'
 
 export type ResponseType = 'token' | 'code' | 'code_with_token'
 
 export interface CommonArgs {
-  client: ClientConfig
+  client: CaptureClient
   flow: FlowConfig
   version: FlowVersionConfig
   locale: string
@@ -32,7 +30,7 @@ const present = (v: unknown): v is string => typeof v === 'string' && v !== ''
  * and its login_client feature (403), flow/version/locale (500), redirect_uri and response_type (200).
  */
 export function checkCommon (tenant: TenantContext, body: Body, required: string[]): CommonArgs {
-  const client = (present(body.client_id) ? tenant.client(body.client_id) : undefined) as ClientConfig | undefined
+  const client = (present(body.client_id) ? tenant.client(body.client_id) : undefined) as CaptureClient | undefined
   const defaults: Record<string, string | undefined> = { flow: client?.defaultFlow, flow_version: client?.defaultFlowVersion }
   const missing = required.filter((name) => !present(body[name]) && !present(defaults[name]))
   if (missing.length > 0) throw missingArguments(missing)
@@ -127,23 +125,21 @@ export function userFieldsFromForm (values: Record<string, string>): UserFields 
 }
 
 /** The body of a successful sign-in or registration: capture_user plus the grant response_type asks for. */
-export async function authSuccess (trx: Transaction<Database>, tenant: TenantContext, opts: CaptureOptions, args: CommonArgs, user: User, isNew: boolean): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { stat: 'ok', capture_user: await loadCaptureUser(trx, tenant.id, user), is_new: isNew }
+export async function authSuccess (tx: TenantIdentity, opts: CaptureOptions, args: CommonArgs, user: User, isNew: boolean): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { stat: 'ok', capture_user: await loadCaptureUser(tx, user), is_new: isNew }
   let source: string | null = null
   if (args.responseType !== 'token') {
-    const { token } = await createOneTimeToken(trx, {
-      tenantId: tenant.id,
-      purpose: 'authorization-code',
+    const { token } = await tx.createToken('authorization-code', {
       ttlSeconds: opts.codeTtlSeconds,
       userId: user.id,
       data: { client_id: args.client.id, redirect_uri: args.redirectUri }
     })
     out.authorization_code = token
     // code_with_token: a replay of the code also revokes the access token issued beside it.
-    source = hashToken(token)
+    source = tx.sourceOf('authorization-code', token)
   }
   if (args.responseType !== 'code') {
-    const { token } = await issueSession(trx, { tenantId: tenant.id, userId: user.id, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: args.client.id, source })
+    const { token } = await tx.issueSession({ userId: user.id, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: args.client.id, source })
     out.access_token = token
   }
   return out

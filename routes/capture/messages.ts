@@ -1,6 +1,6 @@
 // Error texts of the capture dialect in the two shipped locales (en-US, fr-FR), chosen by the request's `locale`.
-import type { FlowConfig } from './options.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
+import type { FlowConfig } from './options.ts'
 
 export type Lang = 'en-US' | 'fr-FR'
 

@@ -1,16 +1,14 @@
 // POST /oauth/auth_native and /oauth/register_native: social sign-in, thin and two-step registration, merges.
 import type { FastifyInstance } from 'fastify'
-import type { Transaction } from 'kysely'
-import type { Database, User } from '../../db/index.ts'
-import { attachIdentity, consumeOneTimeToken, inTransaction, listIdentities, peekOneTimeToken, resolveSocialLogin, type SocialLoginOutcome } from '../../plugins/identity/index.ts'
+import type { User } from '../../db/index.ts'
+import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import type { NormalizedProfile } from '../../plugins/providers/types.ts'
 import { hashPassword } from '../../plugins/crypto.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
-import type { FormFieldConfig } from './options.ts'
 import { authSuccess, checkCommon, fieldFor, formFields, parseBoolean, userFieldsFromForm, validateForm } from './args.ts'
 import { CaptureError, formError, invalidArgument, invalidToken } from './errors.ts'
 import { message } from './messages.ts'
-import type { CaptureOptions } from './options.ts'
+import type { CaptureOptions, FormFieldConfig } from './options.ts'
 import { AuthNativeBody, AuthResponse, RegisterNativeBody } from './schemas.ts'
 import { captureTime, profileValue } from './user.ts'
 
@@ -19,23 +17,23 @@ export const SOCIAL_LOGIN = 'social-login'
 
 /** A live Social Login token's profile, or 200 invalid_argument "invalid token". */
 export async function peekProfile (app: FastifyInstance, token: string): Promise<NormalizedProfile> {
-  const row = await peekOneTimeToken(app.tenant.db, app.tenant.id, SOCIAL_LOGIN, token)
+  const row = await app.tenant.identity.peekToken(SOCIAL_LOGIN, token)
   const profile = row?.data.profile as NormalizedProfile | undefined
   if (!row || !profile) throw invalidToken()
   return profile
 }
 
 /** Consumes a Social Login token inside the caller's transaction; losing a race means "invalid token" (and a rollback). */
-export async function consumeSocialToken (trx: Transaction<Database>, tenantId: string, token: string): Promise<void> {
-  const r = await consumeOneTimeToken(trx, tenantId, SOCIAL_LOGIN, token)
+export async function consumeSocialToken (tx: TenantIdentity, token: string): Promise<void> {
+  const r = await tx.consumeToken(SOCIAL_LOGIN, token)
   if (!r.ok) throw invalidToken()
 }
 
 /** Merges the merge_token's identity into an account the caller has just authenticated, consuming the token. */
-export async function mergeInto (trx: Transaction<Database>, tenantId: string, userId: string, mergeToken: string, profile: NormalizedProfile): Promise<void> {
-  const attached = await attachIdentity(trx, tenantId, userId, profile)
+export async function mergeInto (tx: TenantIdentity, userId: string, mergeToken: string, profile: NormalizedProfile): Promise<void> {
+  const attached = await tx.attachIdentity(userId, profile)
   if (attached.kind === 'owned-by-other') throw invalidArgument('mergeOwned')
-  await consumeSocialToken(trx, tenantId, mergeToken)
+  await consumeSocialToken(tx, mergeToken)
 }
 
 export function recordNotFound (profile: NormalizedProfile, form: FormFieldConfig[] | undefined): CaptureError {
@@ -45,8 +43,8 @@ export function recordNotFound (profile: NormalizedProfile, form: FormFieldConfi
   return CaptureError.of(310, 'record_not_found', 'noSuchUser', undefined, () => (prereg ? { prereg_fields: prereg } : {}))
 }
 
-export async function emailInUse (trx: Transaction<Database>, tenantId: string, existing: User): Promise<CaptureError> {
-  const identities = await listIdentities(trx, tenantId, existing.id)
+export async function emailInUse (identity: TenantIdentity, existing: User): Promise<CaptureError> {
+  const identities = await identity.listIdentities(existing.id)
   // A password account is signed into with auth_native_traditional, which Capture calls "capture".
   const provider = existing.password_hash || identities.length === 0 ? 'capture' : identities[0].provider_name
   return CaptureError.of(380, 'email_address_in_use', 'emailInUse', undefined, () => ({
@@ -55,10 +53,6 @@ export async function emailInUse (trx: Transaction<Database>, tenantId: string, 
     existing_photo: existing.photo ? { id: Number(identities[0]?.id ?? existing.id), value: existing.photo, type: 'other' } : null,
     existing_date_created: captureTime(existing.created_at)
   }))
-}
-
-function signedIn (o: SocialLoginOutcome): o is Extract<SocialLoginOutcome, { user: User }> {
-  return o.kind === 'login' || o.kind === 'linked' || o.kind === 'created'
 }
 
 export default async function nativeRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
@@ -84,23 +78,21 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
     const mergeToken = body.merge_token || undefined
     const mergeProfile = mergeToken ? await peekProfile(app, mergeToken) : undefined
 
-    return inTransaction(tenant.db, async (trx) => {
-      const outcome = await resolveSocialLogin(trx, {
-        tenantId: tenant.id,
-        linking: tenant.linking,
-        profile,
-        // A merge signs into the existing account: it never registers one.
-        register: thin && !mergeProfile,
-        requireEmail: thin
-      })
-      if (!signedIn(outcome)) {
-        if (outcome.kind === 'email-in-use') throw await emailInUse(trx, tenant.id, outcome.existingUser)
-        throw recordNotFound(profile, regForm)
+    // signInWithProfile owns the transaction and its race retry: concurrent first logins of one identity
+    // make one account; the token of a loser is consumed by nobody else, so it signs into that account.
+    const outcome = await tenant.identity.signInWithProfile(profile, {
+      // A merge signs into the existing account: it never registers one.
+      register: thin && !mergeProfile,
+      requireEmail: thin,
+      then: async (tx, s) => {
+        if (mergeProfile) await mergeInto(tx, s.user.id, mergeToken!, mergeProfile)
+        await consumeSocialToken(tx, token)
+        return authSuccess(tx, opts, args, s.user, s.isNew)
       }
-      if (mergeProfile) await mergeInto(trx, tenant.id, outcome.user.id, mergeToken!, mergeProfile)
-      await consumeSocialToken(trx, tenant.id, token)
-      return authSuccess(trx, tenant, opts, args, outcome.user, outcome.isNew)
     })
+    if (outcome.kind === 'signed-in') return outcome.result
+    if (outcome.kind === 'email-in-use') throw await emailInUse(tenant.identity, outcome.existingUser)
+    throw recordNotFound(profile, regForm)
   })
 
   app.post('/oauth/register_native', {
@@ -131,16 +123,18 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
     const resolved: NormalizedProfile = formEmail === null ? profile : { ...profile, email: formEmail, emailVerified: sameAsProvider && profile.emailVerified }
     delete newUser.email
 
-    return inTransaction(tenant.db, async (trx) => {
-      const outcome = await resolveSocialLogin(trx, { tenantId: tenant.id, linking: tenant.linking, profile: resolved, register: true, newUser })
-      if (!signedIn(outcome)) {
-        const emailField = fieldFor(fields, 'email')
-        if (outcome.kind === 'email-in-use' && emailField && formEmail !== null) throw formError(390, { [emailField]: [(l) => message(l, 'fieldEmailInUse')] })
-        if (outcome.kind === 'email-in-use') throw await emailInUse(trx, tenant.id, outcome.existingUser)
-        throw recordNotFound(profile, undefined)
+    const outcome = await tenant.identity.signInWithProfile(resolved, {
+      register: true,
+      newUser,
+      then: async (tx, s) => {
+        await consumeSocialToken(tx, token)
+        return authSuccess(tx, opts, args, s.user, s.isNew)
       }
-      await consumeSocialToken(trx, tenant.id, token)
-      return authSuccess(trx, tenant, opts, args, outcome.user, outcome.isNew)
     })
+    if (outcome.kind === 'signed-in') return outcome.result
+    const emailField = fieldFor(fields, 'email')
+    if (outcome.kind === 'email-in-use' && emailField && formEmail !== null) throw formError(390, { [emailField]: [(l) => message(l, 'fieldEmailInUse')] })
+    if (outcome.kind === 'email-in-use') throw await emailInUse(tenant.identity, outcome.existingUser)
+    throw recordNotFound(profile, undefined)
   })
 }

@@ -1,23 +1,22 @@
 // Social Login (Janrain Engage) tokens: the hosted provider round trip ending at the client's token_url with a
 // 40-character single-use token, and POST /api/v2/auth_info that trades the token for the profile.
 import type { FastifyInstance } from 'fastify'
-import { consumeOneTimeToken, createOneTimeToken } from '../../plugins/identity/index.ts'
-import { matchesAny, randomAlnum, randomToken } from '../../plugins/crypto.ts'
-import type { NormalizedProfile, OAuth1Provider, OAuth2Provider, ProviderResult } from '../../plugins/providers/types.ts'
+import { matchesAny, randomAlnum } from '../../plugins/crypto.ts'
+import { authorizationFlow } from '../../plugins/providers/flow.ts'
+import type { NormalizedProfile, ProviderResult } from '../../plugins/providers/types.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
 import { EngageError } from './errors.ts'
 import { SOCIAL_LOGIN } from './native.ts'
-import type { CaptureOptions } from './options.ts'
+import type { CaptureClient, CaptureOptions } from './options.ts'
 import { AuthInfoBody, AuthInfoResponse, CallbackQuery, EngageErrorBody, SocialParams, StartQuery } from './schemas.ts'
 import { engageProfile } from './user.ts'
 
-const STATE_TTL_SECONDS = 600
 const withoutQuery = (u: string) => u.replace(/[?#].*$/, '')
-
-interface StateData { provider: string, tokenUrl: string, redirectUri: string, codeVerifier?: string, nonce?: string, secret?: string }
 
 export default async function socialLoginRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
   const tenant = app.tenant
+  // One flow for OAuth2 (PKCE + nonce) and OAuth 1.0a request tokens alike; its states carry the token_url.
+  const flow = authorizationFlow(tenant.identity, { purpose: 'capture:social-state', ttlSeconds: 600 })
   const allowed = new Set((opts.tokenUrls ?? []).map(withoutQuery))
   const callbackUrl = (provider: string) => `${tenant.publicUrl}/social/${encodeURIComponent(provider)}/callback`
 
@@ -55,33 +54,9 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
     if (!allowed.has(withoutQuery(tokenUrl)) || !URL.canParse(tokenUrl)) throw new EngageError(1, 'Invalid parameter: token_url', 400)
     const redirectUri = callbackUrl(name)
 
-    if (provider.protocol === 'oauth1') {
-      const rt = await provider.requestToken({ callbackUrl: redirectUri })
-      if (!rt.ok) return providerDown(req, name, rt)
-      await createOneTimeToken(tenant.db, {
-        tenantId: tenant.id,
-        purpose: 'oauth1-request',
-        ttlSeconds: STATE_TTL_SECONDS,
-        token: rt.value.oauthToken,
-        data: { provider: name, tokenUrl, redirectUri, secret: rt.value.oauthTokenSecret } satisfies StateData
-      })
-      return reply.redirect(provider.authorizeUrl(rt.value.oauthToken), 302)
-    }
-
-    const ready = (provider as OAuth2Provider & { ready?: () => Promise<ProviderResult<void>> }).ready
-    if (typeof ready === 'function') {
-      const r = await ready.call(provider)
-      if (!r.ok) return providerDown(req, name, r)
-    }
-    const codeVerifier = randomToken(32)
-    const nonce = randomToken(16)
-    const { token: state } = await createOneTimeToken(tenant.db, {
-      tenantId: tenant.id,
-      purpose: 'oauth-state',
-      ttlSeconds: STATE_TTL_SECONDS,
-      data: { provider: name, tokenUrl, redirectUri, codeVerifier, nonce } satisfies StateData
-    })
-    return reply.redirect(provider.authorizeUrl({ state, redirectUri, codeVerifier, nonce }), 302)
+    const started = await flow.start(provider, { redirectUri, data: { tokenUrl } })
+    if (!started.ok) return providerDown(req, name, started)
+    return reply.redirect(started.value.url, 302)
   })
 
   function providerDown (req: { log: FastifyInstance['log'] }, name: string, r: Extract<ProviderResult<unknown>, { ok: false }>): never {
@@ -107,33 +82,21 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
     if (!provider) throw new EngageError(1, 'Invalid parameter: provider', 404)
 
     const oauth1 = provider.protocol === 'oauth1'
-    const handle = oauth1 ? q.oauth_token : q.state
-    if (!handle) throw new EngageError(0, `Missing parameter: ${oauth1 ? 'oauth_token' : 'state'}`, 400)
-    const consumed = await consumeOneTimeToken(tenant.db, tenant.id, oauth1 ? 'oauth1-request' : 'oauth-state', handle)
-    const state = consumed.ok ? consumed.row.data as unknown as StateData : undefined
-    // A state minted for another provider (or tenant: the lookup is tenant-scoped) is no state at all.
-    if (!state || state.provider !== name) throw new EngageError(1, `Invalid parameter: ${oauth1 ? 'oauth_token' : 'state'}`, 400)
-
-    let profile: ProviderResult<NormalizedProfile>
-    if (oauth1) {
-      if (q.denied || !q.oauth_verifier) return reply.redirect(toTokenUrl(state.tokenUrl, { error: 'access_denied' }), 302)
-      const p = provider as OAuth1Provider
-      const at = await p.accessToken({ oauthToken: handle, oauthTokenSecret: state.secret ?? '', verifier: q.oauth_verifier })
-      profile = at.ok ? await p.profileFromAccessToken(at.value.accessToken, at.value.accessTokenSecret) : at
-    } else {
-      if (q.error || !q.code) return reply.redirect(toTokenUrl(state.tokenUrl, { error: 'access_denied' }), 302)
-      const p = provider as OAuth2Provider
-      const tokens = await p.exchangeCode({ code: q.code, redirectUri: state.redirectUri, codeVerifier: state.codeVerifier })
-      profile = tokens.ok ? await p.profileFromTokens(tokens.value, { nonce: state.nonce }) : tokens
-    }
-    if (!profile.ok) {
-      req.log.warn({ provider: name, error: profile.error, detail: profile.detail }, 'capture: social login failed at the provider')
-      return reply.redirect(toTokenUrl(state.tokenUrl, { error: 'provider_error' }), 302)
+    const done = await flow.complete(provider, q)
+    if (!done.ok) {
+      if (done.reason === 'missing_state') throw new EngageError(0, `Missing parameter: ${oauth1 ? 'oauth_token' : 'state'}`, 400)
+      if (done.reason === 'invalid_state') throw new EngageError(1, `Invalid parameter: ${oauth1 ? 'oauth_token' : 'state'}`, 400)
+      const tokenUrl = String((done as { data: Record<string, unknown> }).data.tokenUrl)
+      if (done.reason === 'provider') {
+        req.log.warn({ provider: name, error: done.failure.error, detail: done.failure.detail }, 'capture: social login failed at the provider')
+        return reply.redirect(toTokenUrl(tokenUrl, { error: 'provider_error' }), 302)
+      }
+      return reply.redirect(toTokenUrl(tokenUrl, { error: 'access_denied' }), 302)
     }
 
     const token = randomAlnum(40)
-    await createOneTimeToken(tenant.db, { tenantId: tenant.id, purpose: SOCIAL_LOGIN, ttlSeconds: opts.socialTokenTtlSeconds, token, data: { profile: profile.value } })
-    return reply.redirect(toTokenUrl(state.tokenUrl, { token }), 302)
+    await tenant.identity.createToken(SOCIAL_LOGIN, { ttlSeconds: opts.socialTokenTtlSeconds, token, data: { profile: done.profile } })
+    return reply.redirect(toTokenUrl(String(done.data.tokenUrl), { token }), 302)
   })
 
   app.post('/api/v2/auth_info', {
@@ -151,9 +114,9 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
     const body = req.body as { apiKey?: string, token?: string }
     if (!body.apiKey) throw new EngageError(0, 'Missing parameter: apiKey')
     if (!body.token) throw new EngageError(0, 'Missing parameter: token')
-    const keys = tenant.clients.map((c) => c.apiKey).filter((k): k is string => typeof k === 'string')
+    const keys = (tenant.clients as CaptureClient[]).map((c) => c.apiKey).filter((k): k is string => typeof k === 'string')
     if (!matchesAny(body.apiKey, keys)) throw new EngageError(1, 'Invalid parameter: apiKey')
-    const r = await consumeOneTimeToken(tenant.db, tenant.id, SOCIAL_LOGIN, body.token)
+    const r = await tenant.identity.consumeToken(SOCIAL_LOGIN, body.token)
     const profile = r.ok ? r.row.data.profile as NormalizedProfile | undefined : undefined
     if (!profile) throw new EngageError(2, 'Data not found')
     return { stat: 'ok', profile: engageProfile(profile) }

@@ -1,12 +1,12 @@
 // POST /oauth/token (authorization_code and refresh_token grants, client authentication) and POST /entity.
 import type { FastifyInstance } from 'fastify'
-import { consumeOneTimeToken, getUser, inTransaction, issueSession, revokeSession, revokeSessionsBySource, verifySession } from '../../plugins/identity/index.ts'
+import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import { hashToken, matchesAny } from '../../plugins/crypto.ts'
 import { basicCredentials, credentialsFor } from '../../plugins/http-auth.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
 import type { CaptureClient as ClientConfig } from './options.ts'
 import { CaptureError, invalidArgument, missingArguments, OAuthError } from './errors.ts'
-import type { CaptureOptions } from './options.ts'
+import type { CaptureClient, CaptureOptions } from './options.ts'
 import { EntityBody, EntityResponse, OAuthErrorBody, TokenBody, TokenSuccess } from './schemas.ts'
 import { loadCaptureUser } from './user.ts'
 
@@ -18,7 +18,7 @@ const NO_SECRET = hashToken('capture-no-client-secret')
 export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
   const tenant = app.tenant
 
-  function authenticateClient (authorization: string | undefined, body: Body): ClientConfig {
+  function authenticateClient (authorization: string | undefined, body: Body): CaptureClient {
     const basic = basicCredentials(authorization)
     const id = basic?.id ?? body.client_id
     const secret = basic?.secret ?? body.client_secret
@@ -47,9 +47,9 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     const grantType = body.grant_type
     if (!grantType) throw new OAuthError('invalid_request', 'missing grant_type')
 
-    const issue = async (trx: Parameters<Parameters<typeof inTransaction>[1]>[0], userId: string, source: string | null) => {
-      const access = await issueSession(trx, { tenantId: tenant.id, userId, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: client.id, source })
-      const refresh = await issueSession(trx, { tenantId: tenant.id, userId, kind: 'refresh', ttlSeconds: opts.refreshTokenTtlSeconds, clientId: client.id, source })
+    const issue = async (tx: TenantIdentity, userId: string, source: string | null) => {
+      const access = await tx.issueSession({ userId, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: client.id, source })
+      const refresh = await tx.issueSession({ userId, kind: 'refresh', ttlSeconds: opts.refreshTokenTtlSeconds, clientId: client.id, source })
       return { access_token: access.token, token_type: 'Bearer' as const, expires_in: opts.accessTokenTtlSeconds, refresh_token: refresh.token }
     }
 
@@ -57,36 +57,30 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
       const code = body.code
       if (!code) throw new OAuthError('invalid_request', 'missing code')
       if (!body.redirect_uri) throw new OAuthError('invalid_request', 'missing redirect_uri')
-      const source = hashToken(code)
       // Consume and issue in one transaction: a concurrent replay waits for it, then finds the tokens to revoke.
-      const result = await inTransaction(tenant.db, async (trx) => {
-        const r = await consumeOneTimeToken(trx, tenant.id, 'authorization-code', code)
-        if (!r.ok) return { replayed: r.reason === 'replayed' } as const
-        const data = r.row.data as { client_id?: string, redirect_uri?: string }
+      const result = await tenant.identity.redeem('authorization-code', code, async (row, tx, source) => {
+        const data = row.data as { client_id?: string, redirect_uri?: string }
         // A code shown by another client or for another redirect_uri is spent and refused.
-        if (data.client_id !== client.id || data.redirect_uri !== body.redirect_uri || !r.row.user_id) return { replayed: false } as const
-        const user = await getUser(trx, tenant.id, r.row.user_id)
-        if (!user) return { replayed: false } as const
-        return { tokens: await issue(trx, user.id, source) }
+        if (data.client_id !== client.id || data.redirect_uri !== body.redirect_uri || !row.user_id) return null
+        const user = await tx.getUser(row.user_id)
+        if (!user) return null
+        return issue(tx, user.id, source)
       })
-      if ('tokens' in result) return result.tokens
-      if (result.replayed) {
-        const n = await revokeSessionsBySource(tenant.db, tenant.id, source)
-        req.log.warn({ revoked: n }, 'capture: authorization code replayed; revoked what it issued')
-      }
+      if (result.ok) return result.value
+      if (result.reason === 'replayed') req.log.warn({ revoked: result.revoked }, 'capture: authorization code replayed; revoked what it issued')
       throw new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used')
     }
 
     if (grantType === 'refresh_token') {
       const refreshToken = body.refresh_token
       if (!refreshToken) throw new OAuthError('invalid_request', 'missing refresh_token')
-      return inTransaction(tenant.db, async (trx) => {
-        const v = await verifySession(trx, tenant.id, ['refresh'], refreshToken)
+      return tenant.identity.transaction(async (tx) => {
+        const v = await tx.verifySession(['refresh'], refreshToken)
         const bad = () => new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
         if (!v || v.session.client_id !== client.id) throw bad()
         // Rotation: of two concurrent uses only the one that revokes it gets new tokens.
-        if (!await revokeSession(trx, tenant.id, refreshToken)) throw bad()
-        return issue(trx, v.user.id, v.session.source)
+        if (!await tx.revokeSession(refreshToken)) throw bad()
+        return issue(tx, v.user.id, v.session.source)
       })
     }
 
@@ -109,8 +103,8 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     const token = credentialsFor(req.headers.authorization, 'Bearer') ?? (body.access_token || null)
     if (!token) throw missingArguments(['access_token'])
     if (body.type_name && body.type_name !== 'user') throw invalidArgument('invalidArgument', { name: 'type_name' })
-    const v = await verifySession(tenant.db, tenant.id, ['access'], token)
+    const v = await tenant.identity.verifySession(['access'], token)
     if (!v) throw CaptureError.of(414, 'access_token_expired', 'accessToken')
-    return { stat: 'ok', result: await loadCaptureUser(tenant.db, tenant.id, v.user) }
+    return { stat: 'ok', result: await loadCaptureUser(tenant.identity, v.user) }
   })
 }

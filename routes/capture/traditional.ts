@@ -1,14 +1,12 @@
 // POST /oauth/auth_native_traditional and /oauth/register_native_traditional: email + password accounts (scrypt).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { findUserByEmail, inTransaction, isUniqueViolation, createUser, recordEvent } from '../../plugins/identity/index.ts'
-import { hashPassword, verifyPassword } from '../../plugins/crypto.ts'
+import { hashPassword } from '../../plugins/crypto.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
-import type { FormFieldConfig } from './options.ts'
 import { authSuccess, checkCommon, fieldFor, formFields, userFieldsFromForm, validateForm } from './args.ts'
-import { formError, invalidArgument, rateLimited } from './errors.ts'
+import { formError, invalidArgument } from './errors.ts'
 import { message } from './messages.ts'
 import { mergeInto, peekProfile } from './native.ts'
-import type { CaptureOptions } from './options.ts'
+import type { CaptureOptions, FormFieldConfig } from './options.ts'
 import { AuthResponse, AuthTraditionalBody, RegisterTraditionalBody } from './schemas.ts'
 
 type Body = Record<string, string | undefined>
@@ -26,7 +24,7 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
   const tenant = app.tenant
   // One counter per sign-in address (whoever tries it, from wherever): the credential path's identifier.
   const signInEmails = new WeakMap<FastifyRequest, string>()
-  const signInLimit = app.limiter('capture:sign-in', tenant.rateLimits.login ?? DEFAULT_SIGN_IN_LIMIT, (req) => signInEmails.get(req) ?? '')
+  const signInLimit = app.limitHook('capture:sign-in', tenant.rateLimits.login ?? DEFAULT_SIGN_IN_LIMIT, (req) => signInEmails.get(req) ?? '')
 
   app.post('/oauth/auth_native_traditional', {
     schema: {
@@ -38,7 +36,7 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
       body: AuthTraditionalBody,
       response: { 200: AuthResponse }
     }
-  }, async (req, reply) => {
+  }, async (req) => {
     const body = req.body as Body
     const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'locale', 'redirect_uri'])
     const formName = body.form || 'signInForm'
@@ -58,21 +56,17 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
     const mergeProfile = mergeToken ? await peekProfile(app, mergeToken) : undefined
 
     signInEmails.set(req, email.toLowerCase())
-    const retryAfter = await signInLimit(req)
-    if (retryAfter !== null) {
-      reply.header('retry-after', String(retryAfter))
-      throw rateLimited(retryAfter)
-    }
+    // Over the limit it throws RateLimitedError: 510 rate_limit_exceeded in the envelope, Retry-After set.
+    await signInLimit(req)
 
-    const user = await findUserByEmail(tenant.db, tenant.id, email)
-    // verifyPassword spends one scrypt even without a stored hash, so timing does not reveal accounts.
-    const ok = await verifyPassword(password, user?.password_hash ?? null)
-    if (!user || !ok) throw formError(210, { [formName]: [(l) => message(l, 'fieldBadCredentials')] })
+    // verifyPassword spends one scrypt even without an account, so timing does not reveal accounts.
+    const user = await tenant.identity.verifyPassword(email, password)
+    if (!user) throw formError(210, { [formName]: [(l) => message(l, 'fieldBadCredentials')] })
 
-    return inTransaction(tenant.db, async (trx) => {
-      if (mergeProfile) await mergeInto(trx, tenant.id, user.id, mergeToken!, mergeProfile)
-      await recordEvent(trx, tenant.id, 'login', user.id, { method: 'password' })
-      return authSuccess(trx, tenant, opts, args, user, false)
+    return tenant.identity.transaction(async (tx) => {
+      if (mergeProfile) await mergeInto(tx, user.id, mergeToken!, mergeProfile)
+      await tx.recordEvent('login', user.id, { method: 'password' })
+      return authSuccess(tx, opts, args, user, false)
     })
   })
 
@@ -99,17 +93,11 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
     const { password, ...stored } = values
     const fieldsToStore = userFieldsFromForm(stored)
     if (password) fieldsToStore.password_hash = await hashPassword(password)
-    try {
-      return await inTransaction(tenant.db, async (trx) => {
-        if (await findUserByEmail(trx, tenant.id, values.email)) throw inUse()
-        const user = await createUser(trx, tenant.id, { ...fieldsToStore, email: values.email, email_verified: false, locale: args.locale })
-        await recordEvent(trx, tenant.id, 'register', user.id, { method: 'password' })
-        return authSuccess(trx, tenant, opts, args, user, true)
-      })
-    } catch (err) {
-      // Two registrations racing for one address: the loser sees the unique index.
-      if (isUniqueViolation(err)) throw inUse()
-      throw err
-    }
+    // A form without a password field registers an account without one, as before the seam.
+    const registered = await tenant.identity.registerWithPassword(
+      { ...fieldsToStore, email: values.email, locale: args.locale } as Parameters<typeof tenant.identity.registerWithPassword>[0],
+      (tx, user) => authSuccess(tx, opts, args, user, true))
+    if (registered.kind === 'email-in-use') throw inUse()
+    return registered.result
   })
 }

@@ -1,6 +1,6 @@
 // Shapes stored users and provider profiles into Capture's capture_user and Engage's auth_info profile.
 import type { Identity, User } from '../../db/index.ts'
-import { listIdentities, type Executor } from '../../plugins/identity/index.ts'
+import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import type { NormalizedProfile } from '../../plugins/providers/types.ts'
 
 /** Capture's timestamp format: `2016-04-20 17:02:18.649505 +0000` (UTC; microseconds from the millisecond clock). */
@@ -58,8 +58,8 @@ export function captureUser (user: User, identities: Identity[]): Record<string,
   }
 }
 
-export async function loadCaptureUser (db: Executor, tenantId: string, user: User): Promise<Record<string, unknown>> {
-  return captureUser(user, await listIdentities(db, tenantId, user.id))
+export async function loadCaptureUser (identity: TenantIdentity, user: User): Promise<Record<string, unknown>> {
+  return captureUser(user, await identity.listIdentities(user.id))
 }
 
 /** Janrain Engage auth_info profile; absent values are left out, as Engage does. */
