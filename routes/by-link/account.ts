@@ -1,9 +1,7 @@
 // GET /v1/auth/me/ and POST /v1/auth/logout/, authenticated with `Authorization: Token …`.
 import type { FastifyInstance } from 'fastify'
-import type { User } from '../../db/index.ts'
 import { auth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
-import { COMMON_ERRORS } from './magic-link.ts'
-import { Detail, Unauthorized, UserResponse } from './schemas.ts'
+import { COMMON_ERRORS, Detail, serializeUser, Unauthorized, UserResponse } from './schemas.ts'
 
 const SECURITY = [{ TokenAuth: [] }]
 
@@ -22,8 +20,4 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     await app.tenant.identity.revokeSession(auth(req).token)
     return { detail: DETAIL.loggedOut }
   })
-}
-
-export function serializeUser (u: User) {
-  return { id: Number(u.id), email: u.email, first_name: u.given_name ?? '', last_name: u.family_name ?? '' }
 }

@@ -5,16 +5,13 @@ import { DialectError } from '../../plugins/errors.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
 import { pickLocale, renderMagicLinkMail } from './mail.ts'
 import type { ByLinkOptions } from './options.ts'
-import { Detail, LinkBody, LinkErrors, LinkResponse, LoginBody, LoginErrors, LoginResponse, Throttled } from './schemas.ts'
-import { serializeUser } from './account.ts'
+import { COMMON_ERRORS, Detail, LinkBody, LinkErrors, LinkResponse, LoginBody, LoginErrors, LoginResponse, serializeUser, Throttled } from './schemas.ts'
 
 const DEFAULT_LINK_LIMIT = { max: 5, timeWindow: '15 minutes' }
 const E = {
   invalidToken: { token: ['Invalid or expired token.'] },
   invalidClient: { client_key: ['Invalid client key.'] }
 }
-export const COMMON_ERRORS = { 413: Detail, 415: Detail }
-
 export default async function magicLinkRoutes (app: FastifyInstance, opts: ByLinkOptions): Promise<void> {
   const tenant = app.tenant
   const linkTtl = opts.tokenTtlSeconds ?? 900

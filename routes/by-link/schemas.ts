@@ -1,5 +1,6 @@
 // Request and response schemas of the by-link dialect (seed 001), with the seed's examples.
 import { Type } from '@sinclair/typebox'
+import type { User } from '../../db/index.ts'
 import { bodySchema, fieldErrorsSchema, type FieldSpec } from '../../plugins/drf.ts'
 
 export const LINK_FIELDS: FieldSpec[] = [
@@ -62,3 +63,11 @@ export const Unauthorized = Type.Object({ detail: Type.String() }, {
 })
 export const Throttled = Type.Object({ detail: Type.String() }, { additionalProperties: false, examples: [{ detail: 'Request was throttled. Expected available in 60 seconds.' }] })
 export const Unavailable = Type.Object({ detail: Type.String() }, { additionalProperties: false, examples: [{ detail: 'The authentication provider is unavailable. Try again later.' }] })
+
+/** What every by-link route may also answer: a body too large, a content type it does not read. */
+export const COMMON_ERRORS = { 413: Detail, 415: Detail }
+
+/** A user as UserResponse shows it. */
+export function serializeUser (u: User) {
+  return { id: Number(u.id), email: u.email, first_name: u.given_name ?? '', last_name: u.family_name ?? '' }
+}

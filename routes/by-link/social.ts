@@ -2,10 +2,8 @@
 import type { FastifyInstance } from 'fastify'
 import { DialectError, unwrapProvider } from '../../plugins/errors.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { serializeUser } from './account.ts'
-import { COMMON_ERRORS } from './magic-link.ts'
 import type { ByLinkOptions } from './options.ts'
-import { LoginResponse, ProviderParams, SocialBody, SocialErrors, SocialPathBody, Unavailable } from './schemas.ts'
+import { COMMON_ERRORS, LoginResponse, ProviderParams, SocialBody, SocialErrors, SocialPathBody, serializeUser, Unavailable } from './schemas.ts'
 
 export const E = {
   invalidClient: { client_key: ['Invalid client key.'] },

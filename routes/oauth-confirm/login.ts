@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { User } from '../../db/index.ts'
 import { DialectError } from '../../plugins/errors.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { TAGS, type Shared } from './plugin.ts'
+import { TAGS, type Shared } from './shared.ts'
 import { type AccountType, BareError, LoginBody, LoginReply } from './schemas.ts'
 import { CONFIRMATION_PURPOSE, Throttled, type ConfirmationData } from './sign-in.ts'
 

@@ -4,25 +4,8 @@ import { clientIpKey } from '../../plugins/client-ip.ts'
 import { installEnvelope, type Answer, type Envelope } from '../../plugins/errors.ts'
 import loginRoutes from './login.ts'
 import type { OAuthConfirmOptions } from './options.ts'
+import { CALLBACK_ROUTE, type CallbackError, type Shared } from './shared.ts'
 import signInRoutes from './sign-in.ts'
-
-export const TAGS = ['oauth-confirm']
-export const CALLBACK_ROUTE = '/oauth/callback/from/:provider'
-
-/** Codes appended to errorUrl as `?error=`; documented in docs/oauth-confirm.md. */
-export type CallbackError =
-  | 'invalid_request' | 'invalid_state' | 'access_denied' | 'invalid_credentials'
-  | 'provider_unavailable' | 'email_in_use' | 'rate_limited' | 'server_error'
-
-/** What plugin.ts hands the route files. */
-export interface Shared {
-  opts: OAuthConfirmOptions
-  confirmUrl: string
-  /** The answer of a failed callback: errorUrl with the code, or the seed's bare status. */
-  callbackFailure: (code: CallbackError) => Answer
-  /** The login limiter (tenant `rateLimits.login`), or undefined. */
-  throttle: ((req: FastifyRequest) => Promise<void>) | undefined
-}
 
 export default async function oauthConfirm (app: FastifyInstance, opts: OAuthConfirmOptions): Promise<void> {
   const tenant = app.tenant
@@ -62,14 +45,6 @@ export default async function oauthConfirm (app: FastifyInstance, opts: OAuthCon
   const shared: Shared = { opts, confirmUrl, callbackFailure, throttle }
   await app.register(signInRoutes, shared)
   await app.register(loginRoutes, shared)
-}
-
-/** The tenant locales plus their primary subtags (`fr-FR` → `fr-FR`, `fr`), so the seed's bare codes work. */
-export function defaultLanguages (locales: string[]): string[] {
-  const out = new Set<string>()
-  for (const l of locales) out.add(l)
-  for (const l of locales) out.add(l.split('-')[0])
-  return [...out]
 }
 
 function checkOptions (opts: OAuthConfirmOptions): { confirmUrl: string, errorUrl: string | undefined } {

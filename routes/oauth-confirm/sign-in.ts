@@ -6,7 +6,7 @@ import { DialectError, ProviderFailureError } from '../../plugins/errors.ts'
 import { authorizationFlow } from '../../plugins/providers/flow.ts'
 import type { OAuth2Provider } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { CALLBACK_ROUTE, defaultLanguages, TAGS, type Shared } from './plugin.ts'
+import { CALLBACK_ROUTE, defaultLanguages, TAGS, type Shared } from './shared.ts'
 import { BareError, CallbackParams, CallbackQuery, InitBody, InitReply } from './schemas.ts'
 
 // Purposes of our own, so a state or confirmation minted by another dialect can never be consumed here (nor ours there).

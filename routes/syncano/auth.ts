@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { MSG } from '../../plugins/drf.ts'
 import { DialectError, unwrapProvider } from '../../plugins/errors.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { DETAILS, refuse, resolvedOf, type RouteOptions, USER_KEY_KIND } from './plugin.ts'
+import { DETAILS, refuse, resolvedOf, type RouteOptions, USER_KEY_KIND } from './shared.ts'
 import { ApiKeyHeaders, AuthBody, type AuthBodyType, AuthParams, BadRequest, Detail, UserObject } from './schemas.ts'
 import { errorResponses, newUserKey, TAGS, userObject } from './user.ts'
 

@@ -3,41 +3,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { clientIpKey } from '../../plugins/client-ip.ts'
 import { matchesAny } from '../../plugins/crypto.ts'
 import { drfEnvelope, drfParsers, MSG } from '../../plugins/drf.ts'
-import { DialectError, installEnvelope } from '../../plugins/errors.ts'
-import type { VerifiedSession } from '../../plugins/identity/index.ts'
-import type { Provider } from '../../plugins/providers/types.ts'
+import { installEnvelope } from '../../plugins/errors.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
 import authRoutes from './auth.ts'
 import type { InstanceConfig, SyncanoOptions } from './options.ts'
+import { DETAILS, refuse, resolved, USER_KEY_KIND, type Hook, type RouteOptions } from './shared.ts'
 import userRoutes from './user.ts'
 
-export const USER_KEY_KIND = 'user_key'
 const USER_KEY_SHAPE = /^[0-9a-f]{40}$/
-
-/** Every `{"detail": …}` body this dialect sends, with its status. */
-export const DETAILS = {
-  noApiKey: [403, 'No API key provided.'],
-  badApiKey: [403, 'Invalid API key.'],
-  noUserKey: [403, 'No user key provided.'],
-  badUserKey: [403, 'Invalid user key.'],
-  notFound: [404, 'Not found.'],
-  badCredentials: [401, 'Invalid username or password.'],
-  emailInUse: [400, 'A user with this email address already exists.'],
-  unavailable: [503, 'Service temporarily unavailable, try again later.'],
-  tooLarge: [413, 'Request body is too large.'],
-  serverError: [500, 'A server error occurred.']
-} as const satisfies Record<string, readonly [number, string]>
-
-export const refuse = (which: keyof typeof DETAILS) => new DialectError({ status: DETAILS[which][0], body: { detail: DETAILS[which][1] } })
-
-export interface Resolved { instance: InstanceConfig, provider?: Provider, session?: VerifiedSession, userKey?: string }
-// Per-request results of the auth hooks; private to this dialect.
-const resolved = new WeakMap<FastifyRequest, Resolved>()
-export const resolvedOf = (req: FastifyRequest): Resolved => resolved.get(req)!
-
-export type Hook = (req: FastifyRequest) => Promise<void>
-/** What the route files get: the hooks they put in front of their routes. */
-export interface RouteOptions { limited: Hook[], apiKey: Hook, backend: Hook, userKey: Hook, rateLimited: boolean }
 
 export default async function syncano (fastify: FastifyInstance, opts: SyncanoOptions): Promise<void> {
   const tenant: TenantContext = fastify.tenant

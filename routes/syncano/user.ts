@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import type { User } from '../../db/index.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { DETAILS, refuse, resolvedOf, type RouteOptions, USER_KEY_KIND } from './plugin.ts'
+import { DETAILS, refuse, resolvedOf, type RouteOptions, USER_KEY_KIND } from './shared.ts'
 import { Detail, InstanceParams, UserKeyHeaders, UserObject, type UserObjectType, UserParams } from './schemas.ts'
 
 export const TAGS = ['syncano']

@@ -11,14 +11,10 @@ function files (dir: string): string[] {
   })
 }
 
-// Dialects still on the transitional path (TenantContext's deprecated `db`, `instances`, `flows`): issue 12
-// is open until this set is empty. Each is skipped here, by name, so every run shows the gap.
-const NOT_YET_PORTED = new Set<string>(['capture'])
 
 t.test('dialects import only types from the identity core and never touch a database handle', async (t) => {
   const dialectOf = (f: string) => f.split(path.sep)[1]
-  for (const d of NOT_YET_PORTED) t.skip(`${d}: not yet ported to tenant.identity (issue 12)`, async () => {})
-  for (const file of files('routes').filter((f) => !['ops', 'openapi'].includes(dialectOf(f)) && !NOT_YET_PORTED.has(dialectOf(f)))) {
+  for (const file of files('routes').filter((f) => !['ops', 'openapi'].includes(dialectOf(f)))) {
     const text = readFileSync(file, 'utf8')
     for (const line of text.split('\n').filter((l) => /from '(\.\.\/)+plugins\/identity\//.test(l))) {
       t.match(line, /^import type /, `${file}: ${line.trim()}`)
@@ -32,10 +28,30 @@ t.test('shared layers name no dialect', async (t) => {
   const shared = [...files('plugins/tenant'), 'plugins/rate-limit.ts', 'plugins/errors.ts', 'tenants/mount.ts', 'tenants/loader.ts', 'tenants/schema.ts']
   for (const file of shared) {
     const text = readFileSync(file, 'utf8')
-    if (NOT_YET_PORTED.size === 0) t.notMatch(text, /\/\/ transitional/, `${file}: the transitional path goes with the last unported dialect`)
-    const code = text.split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l) && !l.endsWith('// transitional'))
+    const code = text.split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l))
       // Operator-facing descriptions in the tenant schema may say which dialect paths a setting covers.
       .map((l) => l.replace(/description: '(?:[^'\\]|\\.)*'/g, "description: ''")).join('\n')
     t.notMatch(code, /syncano|capture|by-link|oauth-confirm|rest-social-auth|x-api-key|instances|flows/i, `${file}`)
   }
+})
+
+t.test('no import circles between our modules (value imports; `import type` is erased)', async (t) => {
+  const roots = ['app.ts', 'server.ts', ...['plugins', 'routes', 'tenants', 'workers', 'db'].flatMap((d) => files(d))]
+  const graph = new Map<string, string[]>()
+  for (const file of roots) {
+    const text = readFileSync(file, 'utf8')
+    const deps = [...text.matchAll(/^(?:import|export)(?! type )[^'"]*?from '(\.{1,2}\/[^']+\.ts)'/gm)].map((m) => path.normalize(path.join(path.dirname(file), m[1])))
+    graph.set(path.normalize(file), deps)
+  }
+  const state = new Map<string, 'open' | 'done'>()
+  const circles: string[] = []
+  const visit = (f: string, trail: string[]) => {
+    if (state.get(f) === 'done') return
+    if (state.get(f) === 'open') { circles.push([...trail.slice(trail.indexOf(f)), f].join(' → ')); return }
+    state.set(f, 'open')
+    for (const d of graph.get(f) ?? []) visit(d, [...trail, f])
+    state.set(f, 'done')
+  }
+  for (const f of graph.keys()) visit(f, [])
+  t.same(circles, [], 'every module graph is a tree of layers')
 })
