@@ -17,7 +17,7 @@ export function tenantDocument (i: number): Record<string, unknown> {
     instances: [{ name: `inst-${i}`, apiKeys: [`syncano-key-${i}-0123456789`] }],
     flows: [{ name: 'standard', versions: [{ version: '1', locales: ['en-US', 'fr-FR'], forms: { socialRegistrationForm: { fields: [{ name: 'emailAddress', attribute: 'email', required: true }, { name: 'displayName', attribute: 'displayName' }] } } }] }],
     dialects: mounted({
-      'rest-social-auth': {},
+      'rest-social-auth': { oauth1CallbackUrls: ['https://app.test/twitter/callback'] },
       'by-link': { linkUrl: `https://${id}.app.test/auth/link/{token}` },
       'oauth-confirm': { confirmUrl: `https://${id}.app.test/confirm/{confirmation}` },
       syncano: {},

@@ -3,9 +3,19 @@ import { Type, type Static } from '@sinclair/typebox'
 
 export const RestSocialAuthOptionsSchema = Type.Object({
   tokenTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued `Token`s; null or absent: until logout (DRF authtoken behaviour).' })),
-  oauth1CallbackUrls: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), { description: 'Allowed `redirect_uri` values for OAuth1 step 1; absent: any http(s) URL.' }))
+  oauth1CallbackUrls: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), {
+    description: 'The exact `redirect_uri` values OAuth1 step 1 accepts (compared as parsed, normalised URLs: query and fragment included). Required when the tenant has an OAuth1 provider (twitter); without it step 1 is refused.'
+  }))
 }, { additionalProperties: false, description: 'POST /social-auth (OAuth1 two-step, OAuth2 code), GET/PATCH /user, POST /logout.' })
 export type RestSocialAuthOptions = Static<typeof RestSocialAuthOptionsSchema>
+
+/** A URL in the one spelling comparisons use (WHATWG-parsed: scheme and host lower-cased, default port and dot segments gone), or null. */
+export function normalisedUrl (s: string): string | null {
+  try {
+    const u = new URL(s)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' ? u.href : null
+  } catch { return null }
+}
 
 /** OpenAPI security schemes this dialect's routes name in `security`. */
 export const securitySchemes = {

@@ -6,7 +6,7 @@ import { MSG, requireFields } from '../../plugins/drf.ts'
 import { DialectError, ProviderFailureError, unwrapProvider } from '../../plugins/errors.ts'
 import type { NormalizedProfile, OAuth1Provider, OAuth2Provider } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import type { RestSocialAuthOptions } from './options.ts'
+import { normalisedUrl, type RestSocialAuthOptions } from './options.ts'
 import { OAuth1Step1Response, SOCIAL_FIELDS, SocialAuthBody, SocialAuthErrors, TokenResponse, Unavailable, UnsupportedMedia } from './schemas.ts'
 
 /** How long an OAuth1 request token issued in step 1 may be used in step 2. */
@@ -27,6 +27,8 @@ type Values = Record<string, string | undefined>
 export default async function socialAuthRoutes (app: FastifyInstance, opts: RestSocialAuthOptions): Promise<void> {
   const { identity, providers } = app.tenant
   const sessionTtl = opts.tokenTtlSeconds ?? null
+  // Exact allow-list of OAuth1 callbacks, compared in their normalised spelling; empty: step 1 is refused.
+  const oauth1Callbacks = new Set((opts.oauth1CallbackUrls ?? []).map(normalisedUrl).filter((u): u is string => u !== null))
 
   async function finish (profile: NormalizedProfile, values: Values) {
     const outcome = await identity.signInWithProfile(profile, {
@@ -81,9 +83,12 @@ export default async function socialAuthRoutes (app: FastifyInstance, opts: Rest
     return finish(unwrapProvider(await provider.profileFromTokens(tokens), provider.name), values)
   }
 
-  async function oauth1Step1 (provider: OAuth1Provider, callbackUrl: string) {
-    if (!isHttpUrl(callbackUrl)) throw refuse({ redirect_uri: [MSG.url] })
-    if (opts.oauth1CallbackUrls && !opts.oauth1CallbackUrls.includes(callbackUrl)) throw refuse({ redirect_uri: ['This redirect_uri is not allowed.'] })
+  async function oauth1Step1 (provider: OAuth1Provider, redirectUri: string) {
+    const callbackUrl = normalisedUrl(redirectUri)
+    if (callbackUrl === null) throw refuse({ redirect_uri: [MSG.url] })
+    // The provider sends the verifier to this URL: only one the tenant listed (the loader refuses a tenant with an
+    // OAuth1 provider and no list; an empty list here still refuses rather than trusting the client).
+    if (!oauth1Callbacks.has(callbackUrl)) throw refuse({ redirect_uri: ['This redirect_uri is not allowed.'] })
     const rt = unwrapProvider(await provider.requestToken({ callbackUrl }), provider.name)
     // Without oauth_callback_confirmed the provider speaks OAuth 1.0, whose callback can be swapped.
     if (!rt.callbackConfirmed) throw new ProviderFailureError({ ok: false, error: 'unavailable', detail: 'oauth_callback_confirmed is not true' }, provider.name)
@@ -109,9 +114,3 @@ export default async function socialAuthRoutes (app: FastifyInstance, opts: Rest
   }
 }
 
-function isHttpUrl (s: string): boolean {
-  try {
-    const u = new URL(s)
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''
-  } catch { return false }
-}
