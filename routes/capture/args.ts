@@ -27,7 +27,8 @@ const present = (v: unknown): v is string => typeof v === 'string' && v !== ''
 /**
  * `required` lists the call's required arguments in the seed's (alphabetical) order; flow and
  * flow_version count as given when the client has defaults. Order of checks: missing (100), client
- * and its login_client feature (403), flow/version/locale (500), redirect_uri and response_type (200).
+ * and its login_client feature (403), flow/version/locale (500), redirect_uri, response_type, and
+ * redirect_uri against the client's `redirectUris` (200).
  */
 export function checkCommon (tenant: TenantContext, body: Body, required: string[]): CommonArgs {
   const client = (present(body.client_id) ? tenant.client(body.client_id) : undefined) as CaptureClient | undefined
@@ -53,6 +54,12 @@ export function checkCommon (tenant: TenantContext, body: Body, required: string
 
   const rt = present(body.response_type) ? body.response_type : 'token'
   if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('responseType')
+  // A client that lists redirect URIs may use only those, compared as strings (RFC 6749 3.1.2.3). One that lists
+  // none keeps the seed's "legacy, not used" redirect_uri for tokens, but gets no authorization code: a code is
+  // bound to its redirect_uri at /oauth/token, and an unlisted one binds it to nothing the tenant vouched for.
+  if (client.redirectUris.length > 0 ? !client.redirectUris.includes(redirectUri) : rt !== 'token') {
+    throw invalidArgument(client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
+  }
 
   return { client, flow, version, locale, redirectUri, responseType: rt }
 }
