@@ -43,15 +43,24 @@ export function recordNotFound (profile: NormalizedProfile, form: FormFieldConfi
   return CaptureError.of(310, 'record_not_found', 'noSuchUser', undefined, () => (prereg ? { prereg_fields: prereg } : {}))
 }
 
-export async function emailInUse (identity: TenantIdentity, existing: User): Promise<CaptureError> {
+/**
+ * 380 for a claimant whose address an account already owns. `existing_provider` is what the seed's merge flow
+ * needs (which sign-in proves the account: `capture` is the password one); the account's name, photo and age
+ * are told only to a claimant whose provider verified the address, never to anyone who merely typed it.
+ */
+export async function emailInUse (identity: TenantIdentity, existing: User, claimantVerified: boolean): Promise<CaptureError> {
   const identities = await identity.listIdentities(existing.id)
   // A password account is signed into with auth_native_traditional, which Capture calls "capture".
   const provider = existing.password_hash || identities.length === 0 ? 'capture' : identities[0].provider_name
   return CaptureError.of(380, 'email_address_in_use', 'emailInUse', undefined, () => ({
     existing_provider: provider,
-    existing_display_name: existing.display_name,
-    existing_photo: existing.photo ? { id: Number(identities[0]?.id ?? existing.id), value: existing.photo, type: 'other' } : null,
-    existing_date_created: captureTime(existing.created_at)
+    ...(claimantVerified
+      ? {
+          existing_display_name: existing.display_name,
+          existing_photo: existing.photo ? { id: Number(identities[0]?.id ?? existing.id), value: existing.photo, type: 'other' } : null,
+          existing_date_created: captureTime(existing.created_at)
+        }
+      : {})
   }))
 }
 
@@ -91,7 +100,7 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
       }
     })
     if (outcome.kind === 'signed-in') return outcome.result
-    if (outcome.kind === 'email-in-use') throw await emailInUse(tenant.identity, outcome.existingUser)
+    if (outcome.kind === 'email-in-use') throw await emailInUse(tenant.identity, outcome.existingUser, profile.email !== null && profile.emailVerified)
     throw recordNotFound(profile, regForm)
   })
 
@@ -134,7 +143,7 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
     if (outcome.kind === 'signed-in') return outcome.result
     const emailField = fieldFor(fields, 'email')
     if (outcome.kind === 'email-in-use' && emailField && formEmail !== null) throw formError(390, { [emailField]: [(l) => message(l, 'fieldEmailInUse')] })
-    if (outcome.kind === 'email-in-use') throw await emailInUse(tenant.identity, outcome.existingUser)
+    if (outcome.kind === 'email-in-use') throw await emailInUse(tenant.identity, outcome.existingUser, resolved.email !== null && resolved.emailVerified)
     throw recordNotFound(profile, undefined)
   })
 }

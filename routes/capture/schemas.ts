@@ -132,10 +132,10 @@ export const RecordNotFound = Type.Object({
 
 export const EmailInUse = Type.Object({
   ...errorObject(Type.Literal(380), Type.Literal('email_address_in_use')),
-  existing_provider: Type.String({ description: 'Provider key of the existing account, or `capture` for a password account.' }),
-  existing_display_name: Nullable(Type.String()),
-  existing_photo: Nullable(Type.Object({ id: Type.Integer(), value: Type.String(), type: Type.String() })),
-  existing_date_created: Type.String()
+  existing_provider: Type.String({ description: 'Provider key of the existing account, or `capture` for a password account: which sign-in the merge goes through.' }),
+  existing_display_name: Type.Optional(Nullable(Type.String({ description: 'Only when the provider verified the claimed address.' }))),
+  existing_photo: Type.Optional(Nullable(Type.Object({ id: Type.Integer(), value: Type.String(), type: Type.String() }, { description: 'Only when the provider verified the claimed address.' }))),
+  existing_date_created: Type.Optional(Type.String({ description: 'Only when the provider verified the claimed address.' }))
 }, { additionalProperties: false, title: 'CaptureEmailInUse', examples: [{ stat: 'error', code: 380, error_description: 'a user already exists with that email address', error: 'email_address_in_use', request_id: 'x4jdsa9mbajg7hsj', existing_provider: 'googleplus', existing_display_name: 'janedoe', existing_photo: { id: 10628, value: 'https://lh3.googleusercontent.com/photo.jpg?sz=400', type: 'other' }, existing_date_created: '2016-04-21 23:13:58.437196 +0000' }] })
 
 export const InvalidFields = Type.Object({
