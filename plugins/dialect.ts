@@ -21,7 +21,9 @@ export interface DialectManifest {
   crossChecks? (doc: TenantDocument, error: (path: string, message: string) => void): void
   /** Request headers the dialect reads: allowed in CORS preflights, and redacted from logs when secret. */
   headers?: { cors?: string[], secret?: string[] }
-  /** The API client a request speaks for (`null`: not this dialect's), for the tenant-wide rate limit. Built once per tenant. */
+  /** The API client a request proves it speaks for (`null`: not this dialect's, or not proven), for the tenant-wide rate
+   *  limit. Return a client only for a credential that checks out (a valid key), never for a claimed name: a
+   *  claimed name would give every guess a fresh budget. Built once per tenant. */
   rateLimitClient? (doc: TenantDocument): (req: FastifyRequest) => string | null
   /** OpenAPI security schemes its routes name in `security`. */
   securitySchemes?: Record<string, unknown>

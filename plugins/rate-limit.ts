@@ -1,6 +1,6 @@
 // Per-tenant rate limits on @fastify/rate-limit, registered once per tenant instance: counters in Redis
 // when the deployment has one (shared by every node), in memory otherwise. A tenant-wide limit covers
-// every route, keyed by tenant + client (from headers) + client address (IPv6 /64); dialects add named limiters on
+// every route, keyed by tenant + authenticated client (from headers) + client address (IPv6 /64); dialects add named limiters on
 // credential paths keyed by the identifier (an email, an address). When Redis fails, requests are served
 // (fail open, logged): a Redis outage must not refuse every sign-in. A 429 leaves through the dialect's
 // own error handler as a RateLimitedError, so each dialect answers in its own envelope.
@@ -8,6 +8,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientIpKey } from './client-ip.ts'
+import { hashToken, safeEqual } from './crypto.ts'
 import { basicCredentials } from './http-auth.ts'
 import type { RateLimitsConfig } from './tenant/schema-parts.ts'
 
@@ -61,13 +62,17 @@ export default fp(async function tenantRateLimits (app: FastifyInstance) {
     }
   })
 
-  const clients = new Set(tenant.clients.map((c) => c.id))
-  /** The API client a request speaks for, read from its headers (the limit runs before the body is read,
-   *  ahead of every dialect's own checks): an HTTP Basic client id, or what a dialect's manifest reads
-   *  (a Syncano instance from its API key); names this tenant does not have share one bucket. */
+  // SHA-256 of each confidential client's secret: a claimed client id selects that client's budget only with its
+  // secret, or anyone could spread guesses over fresh budgets by naming a client (wrong secret and all).
+  const secretOf = new Map(tenant.clients.flatMap((c) => (c.secret ? [[c.id, hashToken(c.secret)] as const] : [])))
+  /** The API client a request proves it speaks for, read from its headers (the limit runs before the body is read,
+   *  ahead of every dialect's own checks): HTTP Basic client credentials that match, or what a dialect's manifest
+   *  recognises (a Syncano instance from a valid API key). Anything else, claimed or unknown, counts as no client:
+   *  the per-address bucket. */
   const clientOf = (req: FastifyRequest): string => {
     const basic = basicCredentials(req.headers.authorization)
-    if (basic && clients.has(basic.id)) return `c:${basic.id}`
+    const expected = basic ? secretOf.get(basic.id) : undefined
+    if (basic && expected !== undefined && safeEqual(hashToken(basic.secret), expected)) return `c:${basic.id}`
     for (const of of tenant.rateLimitClients) {
       const client = of(req)
       if (client !== null) return client

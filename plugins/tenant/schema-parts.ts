@@ -27,7 +27,7 @@ export const RateLimitSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const RateLimitsSchema = Type.Object({
-  default: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'Every route of the tenant, per client (Basic client id or X-API-KEY instance) and client address (IPv6 per /64). Default 600 per minute.' })),
+  default: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'Every route of the tenant, per authenticated client (HTTP Basic client id with its secret, or a valid X-API-KEY instance; anything else counts as no client) and client address (IPv6 per /64). Default 600 per minute.' })),
   login: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'Credential paths: Capture password sign-in per address (default 10 per 15 minutes); oauth-confirm and syncano sign-in per client address (only when set).' })),
   link: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'by-link link/: per client address and, separately, per address mailed. Default 5 per 15 minutes.' }))
 }, { additionalProperties: false, description: 'Rate limits of this tenant. Counters live in Redis when REDIS_URL is set (shared by every node), in memory otherwise; if Redis fails, requests are served. Over a limit: HTTP 429 with Retry-After in the dialect\'s own error envelope (Capture API calls: HTTP 200, code 510).' })
