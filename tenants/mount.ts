@@ -96,9 +96,12 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   await app.register(tenantRateLimits)
   const mounted = mountedDialects(config.dialects)
   if (config.cors) {
-    // Exact origins only; no credentials mode: these APIs authenticate with headers, not cookies.
+    // Exact origins only. Credentials mode only when the tenant asks (`cors.credentials`): these APIs authenticate
+    // with headers, not cookies; the one cookie is oauth-confirm's browser binding, which a frontend on another
+    // origin keeps only through a credentialed request.
     await app.register(cors, {
       origin: config.cors.origins,
+      credentials: config.cors.credentials === true,
       methods: ['GET', 'POST', 'PATCH'],
       allowedHeaders: [...new Set(['Authorization', 'Content-Type', ...mounted.flatMap((m) => m.headers?.cors ?? [])])],
       exposedHeaders: ['Retry-After'],

@@ -33,7 +33,8 @@ export const RateLimitsSchema = Type.Object({
 }, { additionalProperties: false, description: 'Rate limits of this tenant. Counters live in Redis when REDIS_URL is set (shared by every node), in memory otherwise; if Redis fails, requests are served. Over a limit: HTTP 429 with Retry-After in the dialect\'s own error envelope (Capture API calls: HTTP 200, code 510).' })
 
 export const CorsSchema = Type.Object({
-  origins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { minItems: 1, description: 'Browser origins (scheme://host[:port], no path) allowed to call this tenant\'s API with fetch/XHR. Absent: no cross-origin access.' })
+  origins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { minItems: 1, description: 'Browser origins (scheme://host[:port], no path) allowed to call this tenant\'s API with fetch/XHR. Absent: no cross-origin access.' }),
+  credentials: Type.Optional(Type.Boolean({ description: 'Answer these origins with `Access-Control-Allow-Credentials: true`, so a frontend calling with `credentials: "include"` can read the answer and keep the cookies it sets (oauth-confirm\'s `bindStateToBrowser`). The APIs themselves authenticate with headers, never cookies. Default false.' }))
 }, { additionalProperties: false, description: 'Cross-origin access for browser frontends hosted elsewhere. Preflights allow GET, POST, PATCH with Authorization, Content-Type and the headers the tenant\'s dialects read (e.g. X-API-KEY, X-USER-KEY).' })
 
 export const LinkingSchema = Type.Union([Type.Literal('reject'), Type.Literal('verified-email')], {

@@ -15,8 +15,10 @@ const withoutQuery = (u: string) => u.replace(/[?#].*$/, '')
 
 export default async function socialLoginRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
   const tenant = app.tenant
-  // One flow for OAuth2 (PKCE + nonce) and OAuth 1.0a request tokens alike; its states carry the token_url.
-  const flow = authorizationFlow(tenant.identity, { purpose: 'capture:social-state', ttlSeconds: 600 })
+  // One flow for OAuth2 (PKCE + nonce) and OAuth 1.0a request tokens alike; its states carry the token_url. The
+  // round trip starts and ends on Vestibule's own origin (start, then the callback, are top-level navigations), so
+  // every state is bound to the browser that opened start: an attacker's unused callback URL signs no one in.
+  const flow = authorizationFlow(tenant.identity, { purpose: 'capture:social-state', ttlSeconds: 600, bindBrowser: true })
   const allowed = new Set((opts.tokenUrls ?? []).map(withoutQuery))
   const callbackUrl = (provider: string) => `${tenant.publicUrl}/social/${encodeURIComponent(provider)}/callback`
 
@@ -40,7 +42,7 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
       operationId: 'captureSocialStart',
       tags: ['capture'],
       summary: 'Start the hosted Social Login round trip',
-      description: '302 to the provider\'s login page. `token_url` must equal one of the tenant\'s `tokenUrls` (its query string ignored); anything else is refused and never redirected to.',
+      description: '302 to the provider\'s login page, setting a short-lived cookie (scoped to the callback\'s path) that binds the round trip to this browser. `token_url` must equal one of the tenant\'s `tokenUrls` (its query string ignored); anything else is refused and never redirected to.',
       params: SocialParams,
       querystring: StartQuery,
       response: redirectResponses
@@ -56,6 +58,7 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
 
     const started = await flow.start(provider, { redirectUri, data: { tokenUrl } })
     if (!started.ok) return providerDown(req, name, started)
+    if (started.value.cookie) reply.header('set-cookie', started.value.cookie)
     return reply.redirect(started.value.url, 302)
   })
 
@@ -70,7 +73,7 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
       operationId: 'captureSocialCallback',
       tags: ['capture'],
       summary: 'Provider callback of the hosted Social Login round trip',
-      description: 'Checks the single-use state, completes the provider login and 302s to token_url with `token` (40 characters [a-z0-9], single use). A provider failure 302s to token_url with `error` instead; an unknown or used state is a 400.',
+      description: 'Checks the single-use state and that this browser started it (the cookie start set), completes the provider login and 302s to token_url with `token` (40 characters [a-z0-9], single use). A provider failure 302s to token_url with `error` instead; an unknown, used or other browser\'s state is a 400.',
       params: SocialParams,
       querystring: CallbackQuery,
       response: redirectResponses
@@ -82,10 +85,14 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
     if (!provider) throw new EngageError(1, 'Invalid parameter: provider', 404)
 
     const oauth1 = provider.protocol === 'oauth1'
-    const done = await flow.complete(provider, q)
+    const done = await flow.complete(provider, q, { cookie: req.headers.cookie })
+    if (done.clearCookie) reply.header('set-cookie', done.clearCookie)
     if (!done.ok) {
       if (done.reason === 'missing_state') throw new EngageError(0, `Missing parameter: ${oauth1 ? 'oauth_token' : 'state'}`, 400)
-      if (done.reason === 'invalid_state') throw new EngageError(1, `Invalid parameter: ${oauth1 ? 'oauth_token' : 'state'}`, 400)
+      if (done.reason === 'invalid_state') {
+        if (done.browser) req.log.warn({ provider: name, browser: done.browser }, 'capture: social login state not started by this browser')
+        throw new EngageError(1, `Invalid parameter: ${oauth1 ? 'oauth_token' : 'state'}`, 400)
+      }
       const tokenUrl = String((done as { data: Record<string, unknown> }).data.tokenUrl)
       if (done.reason === 'provider') {
         req.log.warn({ provider: name, error: done.failure.error, detail: done.failure.detail }, 'capture: social login failed at the provider')

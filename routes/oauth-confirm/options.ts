@@ -7,7 +7,11 @@ export const OAuthConfirmOptionsSchema = Type.Object({
   languages: Type.Optional(Type.Array(Type.String({ minLength: 2 }), { description: 'Accepted `language` codes; default: the tenant locales and their primary subtags.' })),
   stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 600, description: 'Lifetime of an init state.' }),
   confirmationTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 300, description: 'Lifetime of a confirmation.' }),
-  sessionTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued tokens; null or absent: until revoked.' }))
+  sessionTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued tokens; null or absent: until revoked.' })),
+  bindStateToBrowser: Type.Boolean({
+    default: false,
+    description: 'Against login CSRF: /oauth/init sets a short-lived HttpOnly, SameSite=Lax cookie (scoped to the callback path) and the callback refuses a state that comes back without it (`invalid_state`). Works only when the browser keeps that cookie: a frontend on Vestibule\'s own origin, or on the same site calling init with `credentials: "include"` and the tenant\'s `cors.credentials` on. See docs/oauth-confirm.md before turning it on.'
+  })
 }, { additionalProperties: false, description: '/oauth/init → provider → /oauth/callback/from/:provider → frontend confirmation → /oauth/login.' })
 export type OAuthConfirmOptions = Static<typeof OAuthConfirmOptionsSchema>
 

@@ -28,7 +28,9 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
   const confirmationTtl = opts.confirmationTtlSeconds ?? 300
   const languages = acceptedLanguages(opts.languages ?? defaultLanguages(tenant.locales))
   const callbackUrl = (provider: string) => `${tenant.publicUrl}/oauth/callback/from/${provider}`
-  const flow = authorizationFlow(tenant.identity, { purpose: STATE_PURPOSE, ttlSeconds: stateTtl, stateToken: seedToken })
+  // With bindStateToBrowser the state is also bound to the browser that called init (its cookie comes back at the
+  // callback, a top-level navigation to this origin); see docs/oauth-confirm.md for when a browser keeps it.
+  const flow = authorizationFlow(tenant.identity, { purpose: STATE_PURPOSE, ttlSeconds: stateTtl, stateToken: seedToken, bindBrowser: opts.bindStateToBrowser === true })
   const limit = tenant.rateLimits.login
   const fail = (code: Parameters<Shared['callbackFailure']>[0]) => new DialectError(callbackFailure(code))
 
@@ -43,7 +45,7 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
       operationId: 'oauthConfirmInit',
       tags: TAGS,
       summary: 'Start an OAuth sign-in: returns a single-use state and the provider authorization URL',
-      description: 'The state is stored hashed, expires after `stateTtlSeconds`, and is bound to this tenant, the provider and the language. The URL carries a PKCE (S256) challenge and, for OpenID Connect providers, a nonce.',
+      description: 'The state is stored hashed, expires after `stateTtlSeconds`, and is bound to this tenant, the provider and the language (with `bindStateToBrowser`, also to this browser through a cookie set here). The URL carries a PKCE (S256) challenge and, for OpenID Connect providers, a nonce.',
       consumes: JSON_AND_FORM,
       body: InitBody,
       response: {
@@ -53,7 +55,7 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
         503: BareError('The provider\'s discovery document cannot be fetched (empty body).')
       }
     }
-  }, async (req) => {
+  }, async (req, reply) => {
     const { provider: name } = req.body
     const language = languages.get(req.body.language.toLowerCase())
     const provider = oauth2(name)
@@ -61,7 +63,9 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
     const started = await flow.start(provider, { redirectUri: callbackUrl(name), data: { language } })
     // Discovery down: the envelope's bare 503.
     if (!started.ok) throw new ProviderFailureError(started, name)
-    return started.value
+    const { cookie, ...body } = started.value
+    if (cookie) reply.header('set-cookie', cookie)
+    return body
   })
 
   app.get(CALLBACK_ROUTE, {
@@ -92,9 +96,10 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
       if (!consumed.ok || consumed.row.data.provider !== name) throw fail('invalid_state')
       throw fail('invalid_request')
     }
-    const done = await flow.complete(provider, req.query)
+    const done = await flow.complete(provider, req.query, { cookie: req.headers.cookie })
+    if (done.clearCookie) reply.header('set-cookie', done.clearCookie)
     if (!done.ok) {
-      req.log.warn({ provider: name, reason: done.reason }, 'oauth-confirm: callback refused')
+      req.log.warn({ provider: name, reason: done.reason, ...(done.reason === 'invalid_state' && done.browser ? { browser: done.browser } : {}) }, 'oauth-confirm: callback refused')
       if (done.reason === 'provider') throw new ProviderFailureError(done.failure, name)
       throw fail(done.reason === 'invalid_state' ? 'invalid_state' : done.reason === 'access_denied' ? 'access_denied' : 'invalid_request')
     }

@@ -2,7 +2,7 @@
 // HMAC-SHA1 signatures): start → the peer's authorize page → callback with oauth_verifier → token_url,
 // then auth_info; the request token is single use and bound to its tenant.
 import t from 'tap'
-import { build, postForm, tenantDoc } from '../helpers/build.ts'
+import { build, cookiesFrom, postForm, tenantDoc } from '../helpers/build.ts'
 import { startOAuth1Peer } from '../peers/oauth1-peer.ts'
 
 const TOKEN_URL = 'https://tw-app.test/token'
@@ -30,18 +30,19 @@ t.test('twitter: start, authorize, callback, token, auth_info', async (t) => {
   t.equal(callback.origin + callback.pathname, `${url}/t/tw/social/twitter/callback`, 'the provider returns to our callback')
 
   // The same request token presented at another tenant is not that tenant's.
-  const foreign = await api(`/t/tw2/social/twitter/callback${callback.search}`, { redirect: 'manual' })
+  const foreign = await api(`/t/tw2/social/twitter/callback${callback.search}`, { redirect: 'manual', headers: { cookie: cookiesFrom(start) } })
   t.equal(foreign.status, 400)
   t.equal(foreign.headers.get('location'), null)
 
-  const back = await api(`/t/tw/social/twitter/callback${callback.search}`, { redirect: 'manual' })
+  const browser = { cookie: cookiesFrom(start) } // the browser that opened start comes back with its binding
+  const back = await api(`/t/tw/social/twitter/callback${callback.search}`, { redirect: 'manual', headers: browser })
   t.equal(back.status, 302)
   const landing = new URL(back.headers.get('location')!)
   t.equal(landing.origin + landing.pathname, TOKEN_URL)
   const token = landing.searchParams.get('token')!
   t.match(token, /^[a-z0-9]{40}$/)
 
-  const replay = await api(`/t/tw/social/twitter/callback${callback.search}`, { redirect: 'manual' })
+  const replay = await api(`/t/tw/social/twitter/callback${callback.search}`, { redirect: 'manual', headers: browser })
   t.equal(replay.status, 400, 'the request token is single use')
 
   const info = await api('/t/tw/api/v2/auth_info', postForm({ apiKey: API_KEY, token }))

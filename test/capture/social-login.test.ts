@@ -1,5 +1,6 @@
 // Social Login tokens: the hosted round trip, token_url allow-list, auth_info, single use, tenant isolation; OpenAPI.
 import t from 'tap'
+import { cookiesFrom } from '../helpers/build.ts'
 import { API_KEY, fixture, nativeArgs, rid, TOKEN_URL } from './fixtures/capture.ts'
 
 const f = await fixture(t, ['cap', 'other'])
@@ -34,19 +35,20 @@ t.test('callback: token_url gets a 40-character token; the state is single use a
 
   const start2 = await f.api(`/t/cap/social/github/start?token_url=${encodeURIComponent(TOKEN_URL + '?next=/home')}`, { redirect: 'manual' })
   const second = await f.peer.authorize(start2.headers.get('location')!, 'alice')
-  const cb = await f.api(`/t/cap/social/github/callback?code=${second.code}&state=${second.state}`, { redirect: 'manual' })
+  const browser = { cookie: cookiesFrom(start2) }
+  const cb = await f.api(`/t/cap/social/github/callback?code=${second.code}&state=${second.state}`, { redirect: 'manual', headers: browser })
   t.equal(cb.status, 302)
   const loc = new URL(cb.headers.get('location')!)
   t.equal(loc.origin + loc.pathname, TOKEN_URL)
   t.equal(loc.searchParams.get('next'), '/home', 'the token_url keeps its own query')
   t.match(loc.searchParams.get('token'), /^[a-z0-9]{40}$/)
-  const replay = await f.api(`/t/cap/social/github/callback?code=${second.code}&state=${second.state}`, { redirect: 'manual' })
+  const replay = await f.api(`/t/cap/social/github/callback?code=${second.code}&state=${second.state}`, { redirect: 'manual', headers: browser })
   t.equal(replay.status, 400)
   t.same(await replay.json(), { stat: 'fail', err: { code: 1, msg: 'Invalid parameter: state' } })
 
   const start3 = await f.api(`/t/cap/social/github/start?token_url=${encodeURIComponent(TOKEN_URL)}`, { redirect: 'manual' })
   const state3 = new URL(start3.headers.get('location')!).searchParams.get('state')!
-  const denied = await f.api(`/t/cap/social/github/callback?error=access_denied&state=${state3}`, { redirect: 'manual' })
+  const denied = await f.api(`/t/cap/social/github/callback?error=access_denied&state=${state3}`, { redirect: 'manual', headers: { cookie: cookiesFrom(start3) } })
   t.equal(denied.status, 302)
   t.equal(denied.headers.get('location'), `${TOKEN_URL}?error=access_denied`)
 })

@@ -70,6 +70,15 @@ export function tenantDoc (id: string, extra: Record<string, unknown> = {}): Rec
   return { id, email: { from: `${id} <no-reply@${id}.test>` }, ...extra }
 }
 
+/** The Cookie header a browser would send back for a response's Set-Cookie lines (names and values only; a
+ *  cookie being removed, `Max-Age=0`, is left out). */
+export function cookiesFrom (res: { headers: Headers }): string {
+  return res.headers.getSetCookie()
+    .filter((c) => !/;\s*max-age=0\b/i.test(c))
+    .map((c) => c.split(';')[0])
+    .join('; ')
+}
+
 /** JSON POST helper. */
 export function postJson (body: unknown, headers: Record<string, string> = {}): RequestInit {
   return { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }

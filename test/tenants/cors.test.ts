@@ -32,3 +32,22 @@ t.test('CORS only for the tenant\'s listed origins', async (t) => {
   t.equal(closed.headers.get('access-control-allow-origin'), null, 'a tenant without cors sends none')
   t.equal((await preflight('closed', 'https://frontend.app')).status, 404)
 })
+
+t.test('cors.credentials: credentialed requests from the listed origins only (oauth-confirm\'s browser binding)', async (t) => {
+  const { api } = await build(t, {
+    tenants: [tenantDoc('cred', {
+      providers: { github: { type: 'github', clientId: 'a', clientSecret: 'b' } },
+      dialects: { 'oauth-confirm': { confirmUrl: 'https://frontend.app/cb/{confirmation}', bindStateToBrowser: true } },
+      cors: { origins: ['https://frontend.app'], credentials: true }
+    })]
+  })
+  const preflight = await api('/t/cred/oauth/init', { method: 'OPTIONS', headers: { origin: 'https://frontend.app', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } })
+  t.equal(preflight.headers.get('access-control-allow-origin'), 'https://frontend.app')
+  t.equal(preflight.headers.get('access-control-allow-credentials'), 'true')
+  const init = await api('/t/cred/oauth/init', { method: 'POST', headers: { origin: 'https://frontend.app', 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'github', language: 'en' }) })
+  t.equal(init.status, 200)
+  t.equal(init.headers.get('access-control-allow-credentials'), 'true')
+  t.match(init.headers.getSetCookie()[0], /^vst-flow-/, 'the binding cookie a credentialed fetch keeps')
+  const evil = await api('/t/cred/oauth/init', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } })
+  t.equal(evil.headers.get('access-control-allow-origin'), null)
+})
