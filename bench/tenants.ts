@@ -10,8 +10,8 @@ export function tenantDocument (i: number): Record<string, unknown> {
     locales: ['en-US', 'fr-FR'],
     linking: 'verified-email',
     providers: {
-      github: { type: 'github', clientId: `gh-${i}`, clientSecret: 'secret', endpoints: { authorize: 'http://127.0.0.1:9/authorize', token: 'http://127.0.0.1:9/token', userinfo: 'http://127.0.0.1:9/user', emails: 'http://127.0.0.1:9/user/emails' } },
-      twitter: { type: 'twitter', consumerKey: `tw-${i}`, consumerSecret: 'secret', endpoints: { requestToken: 'http://127.0.0.1:9/rt', authorize: 'http://127.0.0.1:9/auth', accessToken: 'http://127.0.0.1:9/at', profile: 'http://127.0.0.1:9/me' } }
+      github: { type: 'github', allowPrivateNetwork: true, clientId: `gh-${i}`, clientSecret: 'secret', endpoints: { authorize: 'http://127.0.0.1:9/authorize', token: 'http://127.0.0.1:9/token', userinfo: 'http://127.0.0.1:9/user', emails: 'http://127.0.0.1:9/user/emails' } },
+      twitter: { type: 'twitter', allowPrivateNetwork: true, consumerKey: `tw-${i}`, consumerSecret: 'secret', endpoints: { requestToken: 'http://127.0.0.1:9/rt', authorize: 'http://127.0.0.1:9/auth', accessToken: 'http://127.0.0.1:9/at', profile: 'http://127.0.0.1:9/me' } }
     },
     clients: [{ id: `client-${i}-0123456789abcdef`, secret: 'client-secret', features: ['login_client'], redirectUris: ['https://app.test/cb'], apiKey: `apikey-${i}-0123456789abcdef`, defaultFlow: 'standard', defaultFlowVersion: '1' }],
     instances: [{ name: `inst-${i}`, apiKeys: [`syncano-key-${i}-0123456789`] }],

@@ -57,7 +57,12 @@ export async function startDemoIdp (opts: DemoIdpOptions): Promise<DemoIdp> {
     cookies: { keys: [randomBytes(16).toString('hex')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name', 'preferred_username'] },
     conformIdTokenClaims: false,
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      // Syncano's raw access tokens are checked here (the demo type's default introspection endpoint). Any
+      // demo client may introspect any token, as on most IdPs: Vestibule checks the answer's client_id.
+      introspection: { enabled: true, allowedPolicy: async () => true }
+    },
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 3600, Grant: 3600 },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     async findAccount (_ctx: unknown, id: string) {

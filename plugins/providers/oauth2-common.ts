@@ -45,17 +45,22 @@ export interface TokenEndpoint {
   /** Facebook documents GET for its token endpoint; everyone else takes a POST form. */
   method?: 'GET' | 'POST'
   timeoutMs: number
+  allowPrivateNetwork: boolean
 }
 
 // RFC 6749 2.3.1: the credentials are form-urlencoded before Basic encoding.
 const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+')
+
+export function basicAuth (clientId: string, clientSecret: string): string {
+  return 'Basic ' + Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64')
+}
 
 export async function exchangeCode (ep: TokenEndpoint, input: { code: string, redirectUri: string, codeVerifier?: string }): Promise<ProviderResult<OAuth2Tokens>> {
   const params = new URLSearchParams({ grant_type: 'authorization_code', code: input.code, redirect_uri: input.redirectUri })
   if (input.codeVerifier !== undefined) params.set('code_verifier', input.codeVerifier)
   const headers: Record<string, string> = { accept: 'application/json' }
   if (ep.auth === 'client_secret_basic') {
-    headers.authorization = 'Basic ' + Buffer.from(`${formEncode(ep.clientId)}:${formEncode(ep.clientSecret)}`).toString('base64')
+    headers.authorization = basicAuth(ep.clientId, ep.clientSecret)
   } else {
     params.set('client_id', ep.clientId)
     params.set('client_secret', ep.clientSecret)
@@ -70,7 +75,7 @@ export async function exchangeCode (ep: TokenEndpoint, input: { code: string, re
     headers['content-type'] = 'application/x-www-form-urlencoded'
     body = params.toString()
   }
-  const sent = await send({ method: ep.method ?? 'POST', url, headers, body, timeoutMs: ep.timeoutMs, what: 'token endpoint' })
+  const sent = await send({ method: ep.method ?? 'POST', url, headers, body, timeoutMs: ep.timeoutMs, allowPrivateNetwork: ep.allowPrivateNetwork, what: 'token endpoint' })
   if (!sent.ok) return sent
   const { status, text, headers: resHeaders } = sent.value
   if (status === 408 || status === 429 || status >= 500) return unavailable(`token endpoint: HTTP ${status}`)

@@ -26,6 +26,9 @@ declare module 'oidc-provider' {
     interactionFinished (req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>
     interactionResult (req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<string>
     on (event: string, listener: (...args: any[]) => void): this
+    AccessToken: {
+      find (value: string): Promise<{ clientId: string, accountId: string, scope?: string, exp?: number, readonly isValid: boolean } | undefined>
+    }
     Grant: {
       new (properties: { accountId: string, clientId: string }): GrantInstance
       find (id: string): Promise<GrantInstance | undefined>

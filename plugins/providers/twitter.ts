@@ -22,6 +22,7 @@ export function createTwitterProvider ({ name, config, timeoutMs }: { name: stri
   const profileUrl = new URL(ep.profile)
   profileUrl.searchParams.set('include_email', 'true')
   profileUrl.searchParams.set('skip_status', 'true')
+  const allowPrivateNetwork = config.allowPrivateNetwork === true
   const signer = new OAuthPkg.OAuth(ep.requestToken, ep.accessToken, config.consumerKey, config.consumerSecret, '1.0', null, 'HMAC-SHA1') as unknown as Signer
 
   function authorization (method: string, url: string, token: string | null, tokenSecret: string | null, extra: Record<string, string> = {}): string {
@@ -29,14 +30,14 @@ export function createTwitterProvider ({ name, config, timeoutMs }: { name: stri
   }
 
   async function formPost (url: string, what: string, token: string | null, tokenSecret: string | null, extra: Record<string, string>): Promise<ProviderResult<Record<string, string>>> {
-    const sent = await send({ method: 'POST', url, what, timeoutMs, headers: { authorization: authorization('POST', url, token, tokenSecret, extra) } })
+    const sent = await send({ method: 'POST', url, what, timeoutMs, allowPrivateNetwork, headers: { authorization: authorization('POST', url, token, tokenSecret, extra) } })
     if (!sent.ok) return sent
     return parseForm(sent.value, what)
   }
 
   async function profile (accessToken: string, accessTokenSecret: string): Promise<ProviderResult<NormalizedProfile>> {
     const url = profileUrl.toString()
-    const got = await sendJson({ url, what: 'verify_credentials', timeoutMs, headers: { authorization: authorization('GET', url, accessToken, accessTokenSecret) } })
+    const got = await sendJson({ url, what: 'verify_credentials', timeoutMs, allowPrivateNetwork, headers: { authorization: authorization('GET', url, accessToken, accessTokenSecret) } })
     if (!got.ok) return got
     const b = got.value.body
     const id = str(b.id_str) ?? (typeof b.id === 'number' ? String(b.id) : null)
@@ -86,6 +87,8 @@ export function createTwitterProvider ({ name, config, timeoutMs }: { name: stri
       if (!accessToken || !accessTokenSecret) return unavailable('access_token: no token in response')
       return { ok: true, value: { accessToken, accessTokenSecret, raw: rest } }
     },
+    // No audience check is needed: every call is signed with our consumer key and secret, and the provider
+    // refuses a token pair that was issued to another consumer (401), whoever presents it.
     profileFromAccessToken: profile
   } satisfies OAuth1Provider
 }

@@ -56,9 +56,16 @@ export interface OAuth2Provider {
   authorizeUrl (input: AuthorizeUrlInput): string
   /** Exchange an authorization code (ours or one a client app obtained) for tokens. */
   exchangeCode (input: { code: string, redirectUri: string, codeVerifier?: string }): Promise<ProviderResult<OAuth2Tokens>>
-  /** Profile from a token response: id_token checked (signature, iss, aud, exp, nonce) where the type has one. */
+  /**
+   * Profile from a token response of our own exchangeCode: id_token checked (signature, iss, aud, exp,
+   * nonce) where the type has one. Never pass it tokens a client app supplied: use profileFromAccessToken.
+   */
   profileFromTokens (tokens: OAuth2Tokens, opts?: { nonce?: string }): Promise<ProviderResult<NormalizedProfile>>
-  /** Profile from an access token a client app already holds (syncano). */
+  /**
+   * Profile from an access token a client app already holds (syncano). The token must have been issued
+   * to this provider's client (or one of acceptedClientIds): checked by introspection, Google tokeninfo,
+   * GitHub's check-a-token, Facebook's debug_token or a JWT access token's claims; any other is invalid_credentials.
+   */
   profileFromAccessToken (accessToken: string): Promise<ProviderResult<NormalizedProfile>>
 }
 
@@ -71,6 +78,7 @@ export interface OAuth1Provider {
   authorizeUrl (oauthToken: string): string
   /** Step 2: trade the request token + verifier for an access token. */
   accessToken (input: { oauthToken: string, oauthTokenSecret: string, verifier: string }): Promise<ProviderResult<{ accessToken: string, accessTokenSecret: string, raw: Record<string, unknown> }>>
+  /** The provider refuses a token pair issued to another consumer: every request is signed with ours. */
   profileFromAccessToken (accessToken: string, accessTokenSecret: string): Promise<ProviderResult<NormalizedProfile>>
 }
 

@@ -14,8 +14,8 @@ const social = await startSocialPeer({ clients: [{ clientId: 'app', clientSecret
 t.teardown(async () => { await smtp.close(); await social.close() })
 
 const providers = {
-  facebook: { type: 'facebook', clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.facebook.authorize, token: social.facebook.token, userinfo: social.facebook.me } },
-  github: { type: 'github', clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } }
+  facebook: { type: 'facebook', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.facebook.authorize, token: social.facebook.token, userinfo: social.facebook.me } },
+  github: { type: 'github', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } }
 }
 const CLIENT = 'web-client-key-0123456789'
 const doc = (id: string, byLink: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => tenantDoc(id, {

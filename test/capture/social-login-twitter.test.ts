@@ -12,7 +12,7 @@ t.test('twitter: start, authorize, callback, token, auth_info', async (t) => {
   const peer = await startOAuth1Peer({ consumers: [{ key: 'tw-consumer', secret: 'tw-consumer-secret' }] })
   t.teardown(() => peer.close())
   const tenant = (id: string) => tenantDoc(id, {
-    providers: { twitter: { type: 'twitter', consumerKey: 'tw-consumer', consumerSecret: 'tw-consumer-secret', endpoints: peer.endpoints } },
+    providers: { twitter: { type: 'twitter', allowPrivateNetwork: true, consumerKey: 'tw-consumer', consumerSecret: 'tw-consumer-secret', endpoints: peer.endpoints } },
     clients: [{ id: 'tw-client-0123456789abcdef0123', features: ['login_client'], apiKey: API_KEY }],
     dialects: { capture: { tokenUrls: [TOKEN_URL] } }
   })

@@ -30,12 +30,12 @@ export async function startPeers (tenants: string[] = ['acme', 'beta']): Promise
 export function providers (p: Peers): Record<string, unknown> {
   const { issuer, authorize, token, userinfo, jwks } = p.oidc.endpoints
   return {
-    github: { type: 'github', clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.github.authorize, token: p.social.github.token, userinfo: p.social.github.user, emails: p.social.github.emails } },
-    facebook: { type: 'facebook', clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.facebook.authorize, token: p.social.facebook.token, userinfo: p.social.facebook.me } },
-    google: { type: 'google', clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo, jwks } },
-    twitter: { type: 'twitter', consumerKey: 'consumer-key', consumerSecret: 'consumer-secret', endpoints: p.twitter.endpoints },
+    github: { type: 'github', allowPrivateNetwork: true, clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.github.authorize, token: p.social.github.token, userinfo: p.social.github.user, emails: p.social.github.emails } },
+    facebook: { type: 'facebook', allowPrivateNetwork: true, clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.facebook.authorize, token: p.social.facebook.token, userinfo: p.social.facebook.me } },
+    google: { type: 'google', allowPrivateNetwork: true, clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo, jwks } },
+    twitter: { type: 'twitter', allowPrivateNetwork: true, consumerKey: 'consumer-key', consumerSecret: 'consumer-secret', endpoints: p.twitter.endpoints },
     // A GitHub whose token endpoint never answers: the exchange times out (unavailable, not refused).
-    'github-down': { type: 'github', clientId: 'social-client', clientSecret: 'social-secret', timeoutMs: 300, endpoints: { authorize: p.social.github.authorize, token: p.hanging.url + '/token', userinfo: p.hanging.url + '/user' } }
+    'github-down': { type: 'github', allowPrivateNetwork: true, clientId: 'social-client', clientSecret: 'social-secret', timeoutMs: 300, endpoints: { authorize: p.social.github.authorize, token: p.hanging.url + '/token', userinfo: p.hanging.url + '/user' } }
   }
 }
 

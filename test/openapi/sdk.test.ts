@@ -51,7 +51,7 @@ t.test('a generated TypeScript client compiles and completes both logins', async
     smtpUrl: smtp.url,
     tenants: [tenantDoc('sdk', {
       clients: [{ id: 'sdk-client-key' }],
-      providers: { github: { type: 'github', clientId: 'sdk-app', clientSecret: 'sdk-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } } },
+      providers: { github: { type: 'github', allowPrivateNetwork: true, clientId: 'sdk-app', clientSecret: 'sdk-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } } },
       dialects: { 'rest-social-auth': {}, 'by-link': { linkUrl: 'https://sdk-app.test/auth/link/{token}' } }
     })]
   })

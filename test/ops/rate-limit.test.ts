@@ -14,7 +14,7 @@ function limited (id: string, extra: Record<string, unknown> = {}): Record<strin
     clients: [{ id: CLIENT, secret: 'cap-secret', features: ['login_client'], defaultFlow: 'standard', defaultFlowVersion: '1' }],
     instances: [{ name: 'inst', apiKeys: ['syncano-api-key-1234'] }],
     flows: [{ name: 'standard', versions: [{ version: '1', locales: ['en-US'], forms: {} }] }],
-    providers: { github: { type: 'github', clientId: 'x', clientSecret: 'y', endpoints: { authorize: 'http://127.0.0.1:9/a', token: 'http://127.0.0.1:9/t', userinfo: 'http://127.0.0.1:9/u', emails: 'http://127.0.0.1:9/e' } } },
+    providers: { github: { type: 'github', allowPrivateNetwork: true, clientId: 'x', clientSecret: 'y', endpoints: { authorize: 'http://127.0.0.1:9/a', token: 'http://127.0.0.1:9/t', userinfo: 'http://127.0.0.1:9/u', emails: 'http://127.0.0.1:9/e' } } },
     dialects: { 'rest-social-auth': {}, syncano: {}, 'oauth-confirm': { confirmUrl: 'https://app.test/c/{confirmation}' }, capture: {} },
     ...extra
   })

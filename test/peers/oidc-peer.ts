@@ -10,6 +10,12 @@
 // carol (no email). With `idTokenClaims: false` the id_token carries only sub and the profile claims are
 // served by userinfo alone (exercises the userinfo fallback). `routes` renames endpoints
 // (e.g. { userinfo: '/v2/userinfo' } for a LinkedIn-shaped peer).
+//
+// Raw access tokens can be checked the ways real IdPs offer: RFC 7662 introspection
+// (endpoints.introspection, also in discovery; any registered client may introspect any token, as on
+// Keycloak and most IdPs, so the answer's client_id is what tells whose it is) and a Google-shaped
+// tokeninfo (endpoints.tokeninfo: GET or POST access_token → { aud, azp, sub, scope, exp, expires_in },
+// 400 invalid_token for an unknown or expired token).
 import { createServer, type Server } from 'node:http'
 import { randomBytes, createHash } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
@@ -38,12 +44,12 @@ export interface OidcPeerOptions {
   accounts?: Record<string, Record<string, unknown>>
   /** Put scope claims (email, name, ...) in the id_token like Google does. Default true. */
   idTokenClaims?: boolean
-  routes?: { authorization?: string, token?: string, userinfo?: string, jwks?: string }
+  routes?: { authorization?: string, token?: string, userinfo?: string, jwks?: string, introspection?: string }
 }
 
 export interface OidcPeer {
   issuer: string
-  endpoints: { issuer: string, discovery: string, authorize: string, token: string, userinfo: string, jwks: string }
+  endpoints: { issuer: string, discovery: string, authorize: string, token: string, userinfo: string, jwks: string, introspection: string, tokeninfo: string }
   clients: PeerClient[]
   accounts: Record<string, Record<string, unknown>>
   /** Drives the real login and consent pages as accountId and returns the code from the redirect to the client. */
@@ -81,7 +87,7 @@ export async function startOidcPeer (opts: OidcPeerOptions = {}): Promise<OidcPe
     },
     conformIdTokenClaims: opts.idTokenClaims === false,
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 3600, Grant: 3600 },
-    features: { devInteractions: { enabled: true } },
+    features: { devInteractions: { enabled: true }, introspection: { enabled: true, allowedPolicy: async () => true } },
     routes: opts.routes ?? {},
     async findAccount (_ctx: unknown, id: string) {
       const claims = accounts[id]
@@ -91,11 +97,36 @@ export async function startOidcPeer (opts: OidcPeerOptions = {}): Promise<OidcPe
   })
   // Silence oidc-provider's dev warnings and server_error logging in test output.
   provider.on('server_error', () => {})
-  server.on('request', provider.callback())
+  const oidc = provider.callback()
+  server.on('request', (req, res) => {
+    if (new URL(req.url ?? '/', issuer).pathname === '/tokeninfo') {
+      tokeninfo(req).then(({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+        res.end(JSON.stringify(body))
+      }, () => { res.writeHead(500); res.end() })
+      return
+    }
+    oidc(req, res)
+  })
+
+  // Google's tokeninfo for access tokens: who it was issued to (aud = azp = the client) and for whom.
+  async function tokeninfo (req: import('node:http').IncomingMessage): Promise<{ status: number, body: Record<string, unknown> }> {
+    let raw = ''
+    for await (const c of req) raw += String(c)
+    const value = new URLSearchParams(raw).get('access_token') ?? new URL(req.url ?? '/', issuer).searchParams.get('access_token') ?? ''
+    const token = value === '' ? undefined : await provider.AccessToken.find(value)
+    const now = Math.floor(Date.now() / 1000)
+    if (token === undefined || !token.isValid) return { status: 400, body: { error: 'invalid_token', error_description: 'Invalid Value' } }
+    const exp = Number(token.exp)
+    return {
+      status: 200,
+      body: { azp: token.clientId, aud: token.clientId, sub: token.accountId, scope: token.scope, exp: String(exp), expires_in: String(exp - now), access_type: 'online' }
+    }
+  }
 
   const discovery = `${issuer}/.well-known/openid-configuration`
   const doc = await (await fetch(discovery)).json() as Record<string, string>
-  const endpoints = { issuer, discovery, authorize: doc.authorization_endpoint, token: doc.token_endpoint, userinfo: doc.userinfo_endpoint, jwks: doc.jwks_uri }
+  const endpoints = { issuer, discovery, authorize: doc.authorization_endpoint, token: doc.token_endpoint, userinfo: doc.userinfo_endpoint, jwks: doc.jwks_uri, introspection: doc.introspection_endpoint, tokeninfo: `${issuer}/tokeninfo` }
 
   async function authorize (url: string, accountId: string) {
     const redirectUri = new URL(url).searchParams.get('redirect_uri')

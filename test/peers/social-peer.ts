@@ -11,7 +11,12 @@
 // Codes are single use, expire in 60 s, and are bound to client_id and redirect_uri (and to the PKCE
 // challenge when one was sent). The API endpoints check the bearer token and which site issued it.
 // Facebook, like the real one, omits `email` for users whose address is not confirmed and checks
-// `appsecret_proof` when sent. GitHub, like the real one, answers a bad code with 200 + `error`.
+// `appsecret_proof` when sent (`checkAppsecretProof: false` imitates a Graph that lets it pass).
+// GitHub, like the real one, answers a bad code with 200 + `error`.
+// Whose a raw token is: GitHub's "check a token" (POST /github/applications/{client_id}/token, Basic
+// client_id:client_secret, JSON {access_token} → 200 with app.client_id and user, 404 for a token that is
+// not that app's) and Facebook's debug_token (GET /facebook/debug_token?input_token&access_token=APP_ID|SECRET
+// → {data: {app_id, user_id, is_valid, ...}}); `github.check(clientId)` and `facebook.debugToken` are their URLs.
 // Users (SOCIAL_PEER_USERS): alice (verified primary), bob (unverified primary, plus a verified
 // secondary), carol (no email).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -44,8 +49,8 @@ export const DEFAULT_SOCIAL_CLIENT: SocialClient = { clientId: 'social-client', 
 
 export interface SocialPeer {
   url: string
-  facebook: { authorize: string, token: string, me: string }
-  github: { authorize: string, token: string, user: string, emails: string }
+  facebook: { authorize: string, token: string, me: string, debugToken: string }
+  github: { authorize: string, token: string, user: string, emails: string, check (clientId: string): string }
   users: Record<string, SocialUser>
   clients: SocialClient[]
   requests: Array<{ method: string, path: string, authorization?: string }>
@@ -61,7 +66,7 @@ export interface SocialPeer {
 interface CodeRecord { site: Site, userKey: string, clientId: string, redirectUri: string, challenge?: string, expires: number }
 interface TokenRecord { site: Site, userKey: string, clientId: string }
 
-export async function startSocialPeer (opts: { clients?: SocialClient[], users?: Record<string, SocialUser> } = {}): Promise<SocialPeer> {
+export async function startSocialPeer (opts: { clients?: SocialClient[], users?: Record<string, SocialUser>, checkAppsecretProof?: boolean } = {}): Promise<SocialPeer> {
   const clients = opts.clients ?? [DEFAULT_SOCIAL_CLIENT]
   const users = opts.users ?? SOCIAL_PEER_USERS
   const codes = new Map<string, CodeRecord>()
@@ -86,7 +91,8 @@ export async function startSocialPeer (opts: { clients?: SocialClient[], users?:
   async function handle (req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://peer')
     requests.push({ method: req.method ?? 'GET', path: url.pathname, authorization: req.headers.authorization })
-    const body = req.method === 'POST' ? new URLSearchParams(await readBody(req)) : new URLSearchParams()
+    const raw = req.method === 'POST' ? await readBody(req) : ''
+    const body = new URLSearchParams(raw)
     const param = (k: string) => body.get(k) ?? url.searchParams.get(k)
     const site: Site | null = url.pathname.startsWith('/facebook/') ? 'facebook' : url.pathname.startsWith('/github/') ? 'github' : null
     const path = url.pathname.replace(/^\/(facebook|github)/, '')
@@ -138,6 +144,38 @@ export async function startSocialPeer (opts: { clients?: SocialClient[], users?:
         : send(res, 200, { access_token: token, token_type: 'bearer', expires_in: 5183944 })
     }
 
+    const check = /^\/applications\/([^/]+)\/token$/.exec(path)
+    if (site === 'github' && check !== null && req.method === 'POST') {
+      // Basic client_id:client_secret of the app in the path; 404 for a token of any other app.
+      const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1]
+      const [id, secret] = basic !== undefined ? Buffer.from(basic, 'base64').toString('utf8').split(':').map(decodeURIComponent) : []
+      const client = clients.find((c) => c.clientId === decodeURIComponent(check[1]))
+      if (client === undefined || id !== client.clientId || secret !== client.clientSecret) return send(res, 401, { message: 'Requires authentication' })
+      let given: unknown
+      try { given = JSON.parse(raw).access_token } catch { given = undefined }
+      if (typeof given !== 'string') return send(res, 422, { message: 'Validation Failed' })
+      const rec = tokens.get(given)
+      if (rec === undefined || rec.site !== 'github' || rec.clientId !== client.clientId) return send(res, 404, { message: 'Not Found' })
+      const u = users[rec.userKey]
+      return send(res, 200, {
+        id: 1, token: given, token_last_eight: given.slice(-8), scopes: ['read:user', 'user:email'],
+        app: { client_id: client.clientId, name: 'app', url: 'http://127.0.0.1/app' },
+        user: { login: u.login, id: Number(u.id) }
+      })
+    }
+
+    if (site === 'facebook' && path === '/debug_token') {
+      const [appId, appSecret] = (url.searchParams.get('access_token') ?? '').split('|')
+      const app = clients.find((c) => c.clientId === appId && c.clientSecret === appSecret)
+      if (app === undefined) return send(res, 400, { error: { message: 'Invalid OAuth access token signature.', type: 'OAuthException', code: 190 } })
+      const rec = tokens.get(url.searchParams.get('input_token') ?? '')
+      if (rec === undefined || rec.site !== 'facebook') {
+        return send(res, 200, { data: { error: { code: 190, message: 'Invalid OAuth access token.' }, is_valid: false, scopes: [] } })
+      }
+      // Like Graph, it reports the app the token really belongs to, whichever app asks.
+      return send(res, 200, { data: { app_id: rec.clientId, type: 'USER', application: 'app', expires_at: Math.floor(Date.now() / 1000) + 3600, is_valid: true, scopes: ['email', 'public_profile'], user_id: users[rec.userKey].id } })
+    }
+
     if (site !== null) {
       const auth = req.headers.authorization ?? ''
       const token = /^(Bearer|token) (.+)$/i.exec(auth)?.[2] ?? url.searchParams.get('access_token') ?? ''
@@ -151,7 +189,7 @@ export async function startSocialPeer (opts: { clients?: SocialClient[], users?:
       const primary = user.emails.find((e) => e.primary)
       if (site === 'facebook' && path === '/me') {
         const proof = url.searchParams.get('appsecret_proof')
-        if (proof !== null) {
+        if (proof !== null && opts.checkAppsecretProof !== false) {
           const secret = clients.find((c) => c.clientId === rec.clientId)?.clientSecret ?? ''
           if (proof !== createHmac('sha256', secret).update(token).digest('hex')) {
             return send(res, 400, { error: { message: 'Invalid appsecret_proof', type: 'GraphMethodException', code: 100 } })
@@ -183,8 +221,8 @@ export async function startSocialPeer (opts: { clients?: SocialClient[], users?:
 
   return {
     url,
-    facebook: { authorize: `${url}/facebook/dialog/oauth`, token: `${url}/facebook/oauth/access_token`, me: `${url}/facebook/me` },
-    github: { authorize: `${url}/github/login/oauth/authorize`, token: `${url}/github/login/oauth/access_token`, user: `${url}/github/user`, emails: `${url}/github/user/emails` },
+    facebook: { authorize: `${url}/facebook/dialog/oauth`, token: `${url}/facebook/oauth/access_token`, me: `${url}/facebook/me`, debugToken: `${url}/facebook/debug_token` },
+    github: { authorize: `${url}/github/login/oauth/authorize`, token: `${url}/github/login/oauth/access_token`, user: `${url}/github/user`, emails: `${url}/github/user/emails`, check: (clientId) => `${url}/github/applications/${encodeURIComponent(clientId)}/token` },
     users,
     clients,
     requests,

@@ -18,6 +18,12 @@ t.test('one test per rule', async (t) => {
   t.throws(bad({ type: 'twitter', consumerKey: 'k' }), { message: /"acme-sso": consumerSecret is required/ })
   t.throws(bad({ type: 'twitter', consumerKey: 'k', consumerSecret: 's', endpoints: { profile: '::' } }), { message: /"acme-sso": endpoints\.profile is not a valid URL/ })
   t.throws(bad(null), ProviderConfigError)
+  t.throws(bad({ type: 'github', clientId: 'c', clientSecret: 's', allowPrivateNetwork: 'yes' }), { message: /"acme-sso": allowPrivateNetwork must be a boolean/ })
+  t.throws(bad({ type: 'github', clientId: 'c', clientSecret: 's', endpoints: { token: 'http://127.0.0.1/t' } }), { message: /"acme-sso": endpoints\.token points at 127\.0\.0\.1, in the loopback range/ })
+  t.throws(bad({ type: 'oidc', clientId: 'c', clientSecret: 's', endpoints: { issuer: 'https://idp.test' }, accessTokenCheck: 'trust' }), { message: /"acme-sso": accessTokenCheck must be one of auto, introspection, jwt, refuse/ })
+  t.throws(bad({ type: 'github', clientId: 'c', clientSecret: 's', accessTokenCheck: 'jwt' }), { message: /"acme-sso": accessTokenCheck "jwt" is for types oidc and demo/ })
+  t.throws(bad({ type: 'google', clientId: 'c', clientSecret: 's', acceptedClientIds: [''] }), { message: /"acme-sso": acceptedClientIds must be an array of non-empty strings/ })
+  t.throws(bad({ type: 'facebook', clientId: 'c', clientSecret: 's', acceptedClientIds: ['x'] }), { message: /"acme-sso": acceptedClientIds applies to types google, oidc, demo and linkedin/ })
 })
 
 t.test('valid configs build, with defaults for every type', async (t) => {
@@ -27,7 +33,8 @@ t.test('valid configs build, with defaults for every type', async (t) => {
     facebook: { type: 'facebook', clientId: 'c', clientSecret: 's' },
     github: { type: 'github', clientId: 'c', clientSecret: 's' },
     linkedin: { type: 'linkedin', clientId: 'c', clientSecret: 's' },
-    demo: { type: 'demo', clientId: 'c', clientSecret: 's' },
+    // The demo type's default issuer is on loopback: it must opt in like any other local provider.
+    demo: { type: 'demo', clientId: 'c', clientSecret: 's', allowPrivateNetwork: true },
     corp: { type: 'oidc', clientId: 'c', clientSecret: 's', endpoints: { issuer: 'https://idp.example.test' } },
     twitter: { type: 'twitter', consumerKey: 'k', consumerSecret: 's' }
   })

@@ -19,7 +19,7 @@ t.test('discovery document is served for the issuer', async (t) => {
 })
 
 t.test('a person picks a demo account and the app gets a verified profile', async (t) => {
-  const demo = createProviderRegistry({ demo: { type: 'demo', clientId: 'demo-client', clientSecret: 'demo-secret', endpoints: { issuer: idp.issuer } } }).get('demo') as OAuth2Provider
+  const demo = createProviderRegistry({ demo: { type: 'demo', allowPrivateNetwork: true, clientId: 'demo-client', clientSecret: 'demo-secret', endpoints: { issuer: idp.issuer } } }).get('demo') as OAuth2Provider
   const codeVerifier = randomBytes(32).toString('base64url')
   const nonce = randomBytes(8).toString('hex')
   const url = demo.authorizeUrl({ state: 'demo-state', redirectUri: REDIRECT, codeVerifier, nonce })
@@ -39,7 +39,7 @@ t.test('a person picks a demo account and the app gets a verified profile', asyn
 })
 
 t.test('an unknown account is not accepted and the page is shown again', async (t) => {
-  const demo = createProviderRegistry({ demo: { type: 'demo', clientId: 'demo-client', clientSecret: 'demo-secret', endpoints: { issuer: idp.issuer } } }).get('demo') as OAuth2Provider
+  const demo = createProviderRegistry({ demo: { type: 'demo', allowPrivateNetwork: true, clientId: 'demo-client', clientSecret: 'demo-secret', endpoints: { issuer: idp.issuer } } }).get('demo') as OAuth2Provider
   let tries = 0
   await t.rejects(new Browser().follow(demo.authorizeUrl({ state: 's', redirectUri: REDIRECT }), REDIRECT, (fields) => {
     tries++

@@ -29,7 +29,7 @@ t.teardown(async () => {
 })
 
 const gh = (token: string, userinfo = `${S}/status/200/body/${encodeURIComponent('{"id":1}')}`, emails = `${S}/status/200/body/[]`) =>
-  createProviderRegistry({ g: { type: 'github', clientId: 'c', clientSecret: 's', timeoutMs: TIMEOUT, endpoints: { token, userinfo, emails } } }).get('g') as OAuth2Provider
+  createProviderRegistry({ g: { type: 'github', allowPrivateNetwork: true, clientId: 'c', clientSecret: 's', timeoutMs: TIMEOUT, endpoints: { token, userinfo, emails } } }).get('g') as OAuth2Provider
 
 async function timed<T> (fn: () => Promise<T>): Promise<[T, number]> {
   const start = Date.now()
@@ -51,20 +51,20 @@ t.test('an API that sends headers then stalls the body → unavailable within th
 })
 
 t.test('registry defaultTimeoutMs applies when the provider has none', async (t) => {
-  const p = createProviderRegistry({ f: { type: 'facebook', clientId: 'c', clientSecret: 's', endpoints: { userinfo: `${hang.url}/me` } } }, { defaultTimeoutMs: 300 }).get('f') as OAuth2Provider
+  const p = createProviderRegistry({ f: { type: 'facebook', allowPrivateNetwork: true, clientId: 'c', clientSecret: 's', endpoints: { userinfo: `${hang.url}/me` } } }, { defaultTimeoutMs: 300 }).get('f') as OAuth2Provider
   const [r, ms] = await timed(() => p.profileFromAccessToken('tok'))
   t.match(r, { ok: false, error: 'unavailable' })
   t.ok(ms < 300 + 2000, `took ${ms} ms`)
 })
 
 t.test('OIDC discovery and JWKS that hang → unavailable', async (t) => {
-  const disc = createProviderRegistry({ o: { type: 'oidc', clientId: 'c', clientSecret: 's', timeoutMs: TIMEOUT, endpoints: { discovery: `${hang.url}/.well-known/openid-configuration` } } })
+  const disc = createProviderRegistry({ o: { type: 'oidc', allowPrivateNetwork: true, clientId: 'c', clientSecret: 's', timeoutMs: TIMEOUT, endpoints: { discovery: `${hang.url}/.well-known/openid-configuration` } } })
   const [r, ms] = await timed(() => (disc.get('o') as OAuth2Provider).exchangeCode({ code: 'c', redirectUri: 'http://127.0.0.1:1/cb' }))
   t.match(r, { ok: false, error: 'unavailable' })
   t.ok(ms < BOUND, `took ${ms} ms`)
   t.match(await disc.ready(), { o: { ok: false, error: 'unavailable' } })
 
-  const jw = createProviderRegistry({ g: { type: 'google', clientId: 'c', clientSecret: 's', timeoutMs: TIMEOUT, endpoints: { issuer: 'http://issuer.test', jwks: `${hang.url}/jwks` } } }).get('g') as OAuth2Provider
+  const jw = createProviderRegistry({ g: { type: 'google', allowPrivateNetwork: true, clientId: 'c', clientSecret: 's', timeoutMs: TIMEOUT, endpoints: { issuer: 'http://issuer.test', jwks: `${hang.url}/jwks` } } }).get('g') as OAuth2Provider
   // A syntactically valid RS256 JWT; the key lookup is what hangs.
   const jwt = `${Buffer.from('{"alg":"RS256","kid":"k"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.c2ln`
   const [r2, ms2] = await timed(() => jw.profileFromTokens({ accessToken: 'a', idToken: jwt, raw: {} }))
@@ -73,7 +73,7 @@ t.test('OIDC discovery and JWKS that hang → unavailable', async (t) => {
 })
 
 t.test('twitter request_token that hangs → unavailable', async (t) => {
-  const tw = createProviderRegistry({ t: { type: 'twitter', consumerKey: 'k', consumerSecret: 's', timeoutMs: TIMEOUT, endpoints: { requestToken: `${hang.url}/oauth/request_token` } } }).get('t') as OAuth1Provider
+  const tw = createProviderRegistry({ t: { type: 'twitter', allowPrivateNetwork: true, consumerKey: 'k', consumerSecret: 's', timeoutMs: TIMEOUT, endpoints: { requestToken: `${hang.url}/oauth/request_token` } } }).get('t') as OAuth1Provider
   const [r, ms] = await timed(() => tw.requestToken({ callbackUrl: 'http://127.0.0.1:1/cb' }))
   t.match(r, { ok: false, error: 'unavailable' })
   t.ok(ms < BOUND, `took ${ms} ms`)

@@ -11,9 +11,9 @@ const peer = await startOidcPeer({ clients: [{ clientId: 'g-client', clientSecre
 const idp = await startJwksPeer()
 t.teardown(async () => { await peer.close(); await idp.close() })
 
-const { issuer, authorize, token, userinfo, jwks } = peer.endpoints
+const { issuer, authorize, token, userinfo, jwks, tokeninfo } = peer.endpoints
 const google = createProviderRegistry({
-  'google-oauth2': { type: 'google', clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo, jwks } }
+  'google-oauth2': { type: 'google', allowPrivateNetwork: true, clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo, jwks, introspection: tokeninfo } }
 }).get('google-oauth2') as OAuth2Provider
 
 t.test('Google-shaped code flow: PKCE, nonce, client_secret_post → verified profile', async (t) => {
@@ -30,14 +30,14 @@ t.test('Google-shaped code flow: PKCE, nonce, client_secret_post → verified pr
   t.match(await google.profileFromTokens(tokens.value, { nonce: 'other' }), { ok: false, error: 'invalid_credentials' })
 })
 
-t.test('profileFromAccessToken is userinfo', async (t) => {
+t.test('profileFromAccessToken is userinfo (once tokeninfo says the token is ours)', async (t) => {
   const { accessToken } = await peer.tokensFor('carol')
   t.match(await google.profileFromAccessToken(accessToken), { ok: true, value: { subject: 'carol', email: null, emailVerified: false } })
 })
 
 t.test('an issuer other than the configured one is refused', async (t) => {
   // Real Google issuer configured, tokens from the peer: signature fine, iss wrong.
-  const strict = createProviderRegistry({ g: { type: 'google', clientId: 'g-client', clientSecret: 'g-secret', endpoints: { authorize, token, userinfo, jwks } } }).get('g') as OAuth2Provider
+  const strict = createProviderRegistry({ g: { type: 'google', allowPrivateNetwork: true, clientId: 'g-client', clientSecret: 'g-secret', endpoints: { authorize, token, userinfo, jwks } } }).get('g') as OAuth2Provider
   const tokens = await peer.tokensFor('alice')
   const r = await strict.profileFromTokens({ accessToken: tokens.accessToken, idToken: tokens.idToken, raw: {} })
   t.match(r, { ok: false, error: 'invalid_credentials' })
@@ -46,7 +46,7 @@ t.test('an issuer other than the configured one is refused', async (t) => {
 
 t.test('forged and foreign id_tokens', async (t) => {
   const g = createProviderRegistry({
-    g: { type: 'google', clientId: 'aud-1', clientSecret: 's', endpoints: { issuer: idp.issuer, jwks: idp.jwksUrl, userinfo: idp.userinfoUrl } }
+    g: { type: 'google', allowPrivateNetwork: true, clientId: 'aud-1', clientSecret: 's', endpoints: { issuer: idp.issuer, jwks: idp.jwksUrl, userinfo: idp.userinfoUrl } }
   }).get('g') as OAuth2Provider
   const base = { sub: 'u-1', aud: 'aud-1', email: 'u1@example.test', email_verified: true, name: 'U One', nonce: 'n-1' }
   const check = async (idToken: string, nonce?: string) => g.profileFromTokens({ accessToken: 'at', idToken, raw: {} }, { nonce })
@@ -75,7 +75,7 @@ t.test('forged and foreign id_tokens', async (t) => {
 t.test('the JWKS is fetched once per URL and shared by every provider using it', async (t) => {
   const fresh = await startJwksPeer()
   t.teardown(() => fresh.close())
-  const cfg = { type: 'google' as const, clientId: 'shared', clientSecret: 's', endpoints: { issuer: fresh.issuer, jwks: fresh.jwksUrl } }
+  const cfg = { type: 'google' as const, allowPrivateNetwork: true, clientId: 'shared', clientSecret: 's', endpoints: { issuer: fresh.issuer, jwks: fresh.jwksUrl } }
   const providers = Array.from({ length: 20 }, (_, i) => createProviderRegistry({ [`tenant-${i}`]: cfg }).get(`tenant-${i}`) as OAuth2Provider)
   const idToken = await fresh.sign({ sub: 's', aud: 'shared', email: 'a@b.test', name: 'N' })
   for (const p of providers) t.equal((await p.profileFromTokens({ accessToken: 'x', idToken, raw: {} })).ok, true)

@@ -10,7 +10,7 @@ const peer = await startOidcPeer({ clients: [client, { clientId: 'other-app', cl
 t.teardown(() => peer.close())
 
 const registry = createProviderRegistry({
-  corp: { type: 'oidc', clientId: 'app-1', clientSecret: 'secret-1', endpoints: { issuer: peer.issuer } }
+  corp: { type: 'oidc', allowPrivateNetwork: true, clientId: 'app-1', clientSecret: 'secret-1', endpoints: { issuer: peer.issuer } }
 })
 const corp = registry.get('corp') as OAuth2Provider & { ready (): Promise<unknown> }
 
@@ -138,7 +138,7 @@ t.test('failures never carry secrets or tokens in detail', async (t) => {
 t.test('id_token without profile claims: userinfo fills them in (email and its flag together)', async (t) => {
   const lean = await startOidcPeer({ clients: [client], idTokenClaims: false })
   t.teardown(() => lean.close())
-  const reg = createProviderRegistry({ lean: { type: 'oidc', clientId: 'app-1', clientSecret: 'secret-1', endpoints: { discovery: lean.endpoints.discovery } } })
+  const reg = createProviderRegistry({ lean: { type: 'oidc', allowPrivateNetwork: true, clientId: 'app-1', clientSecret: 'secret-1', endpoints: { discovery: lean.endpoints.discovery } } })
   const p = reg.get('lean') as OAuth2Provider
   const tokens = await lean.tokensFor('alice')
   const payload = JSON.parse(Buffer.from(tokens.idToken!.split('.')[1], 'base64url').toString())
@@ -149,7 +149,7 @@ t.test('id_token without profile claims: userinfo fills them in (email and its f
 })
 
 t.test('demo type pointed at a peer issuer needs no discovery for authorizeUrl', async (t) => {
-  const reg = createProviderRegistry({ demo: { type: 'demo', clientId: 'app-1', clientSecret: 'secret-1', endpoints: { issuer: peer.issuer } } })
+  const reg = createProviderRegistry({ demo: { type: 'demo', allowPrivateNetwork: true, clientId: 'app-1', clientSecret: 'secret-1', endpoints: { issuer: peer.issuer } } })
   const demo = reg.get('demo') as OAuth2Provider
   const { code } = await peer.authorize(demo.authorizeUrl({ state: 'x', redirectUri: REDIRECT }), 'alice')
   const tokens = await demo.exchangeCode({ code, redirectUri: REDIRECT })

@@ -14,10 +14,10 @@ const linkedinPeer = await startOidcPeer({
 t.teardown(async () => { await social.close(); await linkedinPeer.close() })
 
 const registry = createProviderRegistry({
-  facebook: { type: 'facebook', clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.facebook.authorize, token: social.facebook.token, userinfo: social.facebook.me } },
-  github: { type: 'github', clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } },
-  'github-wrong-secret': { type: 'github', clientId: 'app', clientSecret: 'nope', endpoints: { token: social.github.token } },
-  linkedin: { type: 'linkedin', clientId: 'li-app', clientSecret: 'li-secret', endpoints: { authorize: linkedinPeer.endpoints.authorize, token: linkedinPeer.endpoints.token, userinfo: `${linkedinPeer.issuer}/v2/userinfo` } }
+  facebook: { type: 'facebook', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.facebook.authorize, token: social.facebook.token, userinfo: social.facebook.me } },
+  github: { type: 'github', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } },
+  'github-wrong-secret': { type: 'github', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'nope', endpoints: { token: social.github.token } },
+  linkedin: { type: 'linkedin', allowPrivateNetwork: true, clientId: 'li-app', clientSecret: 'li-secret', endpoints: { authorize: linkedinPeer.endpoints.authorize, token: linkedinPeer.endpoints.token, userinfo: `${linkedinPeer.issuer}/v2/userinfo`, introspection: linkedinPeer.endpoints.introspection } }
 })
 const fb = registry.get('facebook') as OAuth2Provider
 const gh = registry.get('github') as OAuth2Provider

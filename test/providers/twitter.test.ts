@@ -10,8 +10,8 @@ const peer = await startOAuth1Peer({ consumers: [{ key: 'ck', secret: 'cs' }] })
 t.teardown(() => peer.close())
 
 const registry = createProviderRegistry({
-  twitter: { type: 'twitter', consumerKey: 'ck', consumerSecret: 'cs', endpoints: peer.endpoints },
-  'twitter-bad-secret': { type: 'twitter', consumerKey: 'ck', consumerSecret: 'wrong', endpoints: peer.endpoints }
+  twitter: { type: 'twitter', allowPrivateNetwork: true, consumerKey: 'ck', consumerSecret: 'cs', endpoints: peer.endpoints },
+  'twitter-bad-secret': { type: 'twitter', allowPrivateNetwork: true, consumerKey: 'ck', consumerSecret: 'wrong', endpoints: peer.endpoints }
 })
 const tw = registry.get('twitter') as OAuth1Provider
 

@@ -14,10 +14,10 @@ const hanging = await startHangingPeer()
 t.teardown(async () => { await social.close(); await oauth1.close(); await hanging.close() })
 
 const providers = {
-  twitter: { type: 'twitter', consumerKey: 'ck', consumerSecret: 'cs', endpoints: oauth1.endpoints },
-  facebook: { type: 'facebook', clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.facebook.authorize, token: social.facebook.token, userinfo: social.facebook.me } },
-  github: { type: 'github', clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } },
-  slow: { type: 'github', clientId: 'app', clientSecret: 'app-secret', timeoutMs: 300, endpoints: { token: hanging.url + '/token', userinfo: hanging.url + '/user', emails: hanging.url + '/emails' } }
+  twitter: { type: 'twitter', allowPrivateNetwork: true, consumerKey: 'ck', consumerSecret: 'cs', endpoints: oauth1.endpoints },
+  facebook: { type: 'facebook', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.facebook.authorize, token: social.facebook.token, userinfo: social.facebook.me } },
+  github: { type: 'github', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.github.authorize, token: social.github.token, userinfo: social.github.user, emails: social.github.emails } },
+  slow: { type: 'github', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', timeoutMs: 300, endpoints: { token: hanging.url + '/token', userinfo: hanging.url + '/user', emails: hanging.url + '/emails' } }
 }
 // The tenant has an OAuth1 provider, so it lists its OAuth1 callbacks (the loader refuses it otherwise).
 const doc = (id: string, extra: Record<string, unknown> = {}) => tenantDoc(id, { providers, dialects: { 'rest-social-auth': { oauth1CallbackUrls: [CALLBACK] } }, ...extra })
