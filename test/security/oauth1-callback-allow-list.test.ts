@@ -8,7 +8,7 @@ import { parseTenant } from '../../tenants/loader.ts'
 const CALLBACK = 'https://app.test/twitter/callback'
 const oauth1 = await startOAuth1Peer({ consumers: [{ key: 'ck', secret: 'cs' }] })
 t.teardown(() => oauth1.close())
-const providers = { twitter: { type: 'twitter', consumerKey: 'ck', consumerSecret: 'cs', endpoints: oauth1.endpoints } }
+const providers = { twitter: { type: 'twitter', consumerKey: 'ck', consumerSecret: 'cs', endpoints: oauth1.endpoints, allowPrivateNetwork: true } }
 
 const { api } = await build(t, { tenants: [tenantDoc('tw', { providers, dialects: { 'rest-social-auth': { oauth1CallbackUrls: [CALLBACK] } } })] })
 const step1 = (redirect_uri: string) => api('/t/tw/social-auth', postJson({ provider: 'twitter', redirect_uri }))
