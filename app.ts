@@ -11,6 +11,7 @@ import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { observeJob, setQueueDepthSource } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
+import securityHeaders, { PAGE_CSP } from './plugins/security-headers.ts'
 import ops from './routes/ops/index.ts'
 import queueBoard from './routes/ops/queues.ts'
 import docsAssets from './routes/ops/docs-assets.ts'
@@ -139,6 +140,8 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
 
     let publicBaseUrl = opts.publicBaseUrl ?? ''
     const opsApp: FastifyInstance = Fastify({ loggerInstance: log.child({ tenant: null }), logController: quietRequests })
+    // Process pages (queue dashboard, dev demo) run scripts of their own: never framed, no referrer, nosniff.
+    await opsApp.register(securityHeaders, { csp: PAGE_CSP })
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
     await opsApp.register(ops, { checks, metricsToken: opts.metricsToken })
