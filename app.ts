@@ -11,6 +11,7 @@ import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { observeJob, setQueueDepthSource } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
+import securityHeaders, { PAGE_CSP } from './plugins/security-headers.ts'
 import ops from './routes/ops/index.ts'
 import queueBoard from './routes/ops/queues.ts'
 import docsAssets from './routes/ops/docs-assets.ts'
@@ -52,8 +53,12 @@ export interface AppOptions {
   logger?: FastifyBaseLogger | pino.LoggerOptions | false
   /** Admin credentials for the queue dashboard at /admin/queues (needs Redis); no dashboard when unset. */
   admin?: { user: string, password: string }
-  /** Bearer token /metrics requires (METRICS_TOKEN); open when unset. */
+  /** Bearer token /metrics requires (METRICS_TOKEN). */
   metricsToken?: string
+  /** Without metricsToken: /metrics open to anyone (default true; server.ts passes false in production) or refused. */
+  metricsOpen?: boolean
+  /** Failed /admin/queues sign-ins allowed per client address and window (default 10 per 15 minutes). */
+  adminFailures?: { max: number, windowMs: number }
   /** Job timings (tests shorten them). */
   schedule?: Partial<Schedule>
   /** Serve the quickstart's pages for the `demo` tenant at /_vestibule/demo (development only). */
@@ -138,16 +143,19 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       })
 
     let publicBaseUrl = opts.publicBaseUrl ?? ''
-    const opsApp: FastifyInstance = Fastify({ loggerInstance: log.child({ tenant: null }), logController: quietRequests })
+    // trustProxy as the tenants have it: the admin sign-in limit is per client address.
+    const opsApp: FastifyInstance = Fastify({ loggerInstance: log.child({ tenant: null }), logController: quietRequests, trustProxy: opts.trustProxy ?? false })
+    // Process pages (queue dashboard, dev demo) run scripts of their own: never framed, no referrer, nosniff.
+    await opsApp.register(securityHeaders, { csp: PAGE_CSP })
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
-    await opsApp.register(ops, { checks, metricsToken: opts.metricsToken })
+    await opsApp.register(ops, { checks, metricsToken: opts.metricsToken, metricsOpen: opts.metricsOpen })
     await opsApp.register(docsAssets, { base: DOCS_ASSETS_PREFIX })
     if (queue && opts.admin) {
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis!, prefix: redisPrefix })
       maintenanceQueue.on('error', () => { /* reported by the email queue's listener */ })
       closers.unshift(() => maintenanceQueue.close())
-      await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue], user: opts.admin.user, password: opts.admin.password })
+      await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue], user: opts.admin.user, password: opts.admin.password, redis: redis!, keyPrefix: redisPrefix, failures: opts.adminFailures })
     }
     closers.unshift(() => opsApp.close())
 

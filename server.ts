@@ -75,12 +75,19 @@ async function serve (): Promise<void> {
     publicBaseUrl: env.publicBaseUrl,
     trustProxy: env.trustProxy,
     metricsToken: process.env.METRICS_TOKEN || undefined,
+    // /metrics names every tenant: production serves it only with METRICS_TOKEN, unless explicitly opened.
+    metricsOpen: !env.production || process.env.METRICS_ALLOW_UNAUTHENTICATED === '1',
     admin: process.env.ADMIN_PASSWORD ? { user: process.env.ADMIN_USER || 'admin', password: process.env.ADMIN_PASSWORD } : undefined,
     // With Redis, production runs `npm run worker` separately; development keeps one process.
     runWorkers: env.runWorkers !== undefined ? env.runWorkers === '1' || env.runWorkers === 'true' : !env.production,
     logger: log as never,
     demoPages: !env.production
   })
+  if (env.production && !process.env.METRICS_TOKEN) {
+    log.warn(process.env.METRICS_ALLOW_UNAUTHENTICATED === '1'
+      ? 'METRICS_ALLOW_UNAUTHENTICATED=1: /metrics (which lists every tenant) is open to anyone who reaches any host'
+      : 'METRICS_TOKEN is not set: /metrics answers 403 (set it, and give Prometheus the bearer token)')
+  }
   const url = await app.listen({ port: env.port, host: env.host })
   const demoIdp = env.production || process.env.DEMO_IDP === '0' ? null : await startDemoIdpFor(app)
   log.info({ url, tenants: app.router.ids().length, refused: app.tenantErrors.length }, `Vestibule listening on ${url} (try ${url}/t/demo/openapi.json)`)

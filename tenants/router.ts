@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isDeepStrictEqual } from 'node:util'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { API_CSP, headersFor } from '../plugins/security-headers.ts'
 import { buildTenantApp, type SharedServices } from './mount.ts'
 import type { TenantConfig } from './schema.ts'
 
@@ -20,6 +21,8 @@ export interface RouterStats { configured: number, built: number }
 const PREFIX = '/t/'
 /** Paths under this prefix belong to the process (shared assets), whatever the Host. */
 const PROCESS_PREFIX = '/_vestibule/'
+/** The one answer written here, outside any Fastify instance, carries the same security headers. */
+const UNAVAILABLE_HEADERS = { ...headersFor(API_CSP), 'content-type': 'application/json; charset=utf-8' }
 
 export class TenantRouter {
   readonly #byId = new Map<string, Entry>()
@@ -68,7 +71,7 @@ export class TenantRouter {
       (err) => {
         this.#log.error({ err, tenant: entry.config.id }, 'tenant instance failed to build')
         if (!res.headersSent) {
-          res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' })
+          res.writeHead(503, UNAVAILABLE_HEADERS)
           res.end(JSON.stringify({ error: 'tenant_unavailable', message: 'This tenant cannot serve requests right now.' }))
         }
       }

@@ -11,6 +11,8 @@ export interface OpsOptions {
   checks: Record<string, () => Promise<unknown>>
   /** When set, /metrics wants `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string
+  /** Without a token: serve /metrics to anyone (true) or to no one (false, production's default: it names every tenant). */
+  metricsOpen?: boolean
 }
 
 const Health = Type.Object({ status: Type.String() })
@@ -19,13 +21,16 @@ const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.Stri
 export default async function ops (app: FastifyInstance, opts: OpsOptions): Promise<void> {
   app.get('/healthz', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }))
 
-  app.get('/readyz', { schema: { response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { response: { 200: Ready, 503: Ready } } }, async (req, reply) => {
     const entries = await Promise.all(Object.entries(opts.checks).map(async ([name, check]) => {
       try {
         await withTimeout(check(), 2000)
         return [name, 'ok'] as const
       } catch (err) {
-        return [name, `unavailable: ${(err as Error).message}`.slice(0, 200)] as const
+        // A driver's message may name hosts, users or a whole connection string: the log gets it, the answer
+        // (served to anyone, on every host) says only which dependency is down.
+        req.log.warn({ check: name, err: (err as Error).message }, 'readiness check failed')
+        return [name, err instanceof CheckTimeout ? 'unavailable (timed out)' : 'unavailable'] as const
       }
     }))
     const checks = Object.fromEntries(entries)
@@ -34,6 +39,9 @@ export default async function ops (app: FastifyInstance, opts: OpsOptions): Prom
   })
 
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (!opts.metricsToken && opts.metricsOpen === false) {
+      return reply.code(403).send({ error: 'metrics_disabled', message: 'Set METRICS_TOKEN to scrape /metrics.' })
+    }
     if (opts.metricsToken) {
       const given = credentialsFor(req.headers.authorization, 'Bearer')
       if (!given || !safeEqual(given, opts.metricsToken)) {
@@ -48,7 +56,9 @@ export default async function ops (app: FastifyInstance, opts: OpsOptions): Prom
   })
 }
 
+class CheckTimeout extends Error {}
+
 function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout
-  return Promise.race([p, new Promise<T>((_r, reject) => { t = setTimeout(() => reject(new Error('timed out')), ms) })]).finally(() => clearTimeout(t))
+  return Promise.race([p, new Promise<T>((_r, reject) => { t = setTimeout(() => reject(new CheckTimeout('timed out')), ms) })]).finally(() => clearTimeout(t))
 }

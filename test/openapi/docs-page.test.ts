@@ -21,8 +21,13 @@ t.test('the reference page lists the tenant\'s dialect operations', async (t) =>
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   const failed: string[] = []
   page.on('requestfailed', (r) => failed.push(r.url()))
+  // The page's CSP allows no inline script or style but its hashed initialiser: it must render without a violation.
+  const violations: string[] = []
+  await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => { (window.__cspViolations ??= []).push(e.violatedDirective + ' ' + e.blockedURI) })" })
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()) })
   const res = await page.goto(`${url}/t/demo/docs`)
   t.equal(res?.status(), 200)
+  t.notMatch(res?.headers()['content-security-policy'], /unsafe-inline/, 'no unsafe-inline')
   await page.waitForSelector('.opblock', { timeout: 20_000 })
   t.match(await page.title(), /demo/)
   const paths = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => e.getAttribute('data-path') ?? e.textContent ?? ''))
@@ -32,6 +37,8 @@ t.test('the reference page lists the tenant\'s dialect operations', async (t) =>
   const tags = await page.$$eval('.opblock-tag', (els) => els.map((e) => e.getAttribute('data-tag')))
   t.same(tags.sort(), ['by-link', 'capture', 'oauth-confirm', 'rest-social-auth', 'syncano'])
   t.same(failed, [], 'every asset came from this server')
+  violations.push(...await page.evaluate<string[]>('window.__cspViolations ?? []'))
+  t.same(violations, [], 'no Content-Security-Policy violation')
   mkdirSync('test/artifacts', { recursive: true })
   await page.screenshot({ path: 'test/artifacts/docs-demo.png', fullPage: true })
 })
