@@ -30,6 +30,8 @@ export function providers (p: Peers): Record<string, unknown> {
     facebook: { type: 'facebook', clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.facebook.authorize, token: p.social.facebook.token, userinfo: p.social.facebook.me } },
     github: { type: 'github', clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.github.authorize, token: p.social.github.token, userinfo: p.social.github.user, emails: p.social.github.emails } },
     'google-oauth2': { type: 'google', clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo, jwks } },
+    // LinkedIn's OpenID Connect userinfo, played by the OIDC peer.
+    linkedin: { type: 'linkedin', clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo } },
     twitter: { type: 'twitter', consumerKey: 'consumer-key', consumerSecret: 'consumer-secret', endpoints: p.twitter.endpoints },
     // A Facebook whose Graph API never answers: the provider times out (unavailable, not bad credentials).
     'facebook-down': { type: 'facebook', clientId: 'social-client', clientSecret: 'social-secret', timeoutMs: 300, endpoints: { authorize: p.hanging.url + '/dialog', token: p.hanging.url + '/token', userinfo: p.hanging.url + '/me' } }
