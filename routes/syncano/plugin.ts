@@ -1,12 +1,15 @@
-// The syncano dialect (seed 003, DESIGN 5.4): social login with an instance API key, X-USER-KEY user endpoints.
+// The syncano dialect (seed 003, DESIGN 5.4): social login with an instance API key, user-key user endpoints,
+// in the order the platform's views check things (docs/syncano.md, "Checks and their order").
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { clientIpKey } from '../../plugins/client-ip.ts'
 import { matchesAny } from '../../plugins/crypto.ts'
-import { drfEnvelope, drfParsers, MSG } from '../../plugins/drf.ts'
+import { drfEnvelope } from '../../plugins/drf.ts'
 import { installEnvelope } from '../../plugins/errors.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
 import authRoutes from './auth.ts'
+import { apiKeyFromHead, KEY_MAX, keyFromBody, userKeyFromHead } from './keys.ts'
 import type { InstanceConfig, SyncanoOptions } from './options.ts'
+import { syncanoParsers } from './parsers.ts'
 import { DETAILS, refuse, resolved, USER_KEY_KIND, type Hook, type RouteOptions } from './shared.ts'
 import userRoutes from './user.ts'
 
@@ -22,19 +25,11 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
 
   // Everything under /v1.1 answers in the dialect's envelope, unknown paths included.
   await fastify.register(async (app) => {
-    drfParsers(app)
+    await syncanoParsers(app)
     installEnvelope(app, drfEnvelope({
       invalidCredentials: { status: 401, body: { detail: DETAILS.badCredentials[1] } },
       unavailable: { status: 503, body: { detail: DETAILS.unavailable[1] } },
-      notFound: true,
-      // OAuth 1.0a backends also need the secret: report every missing field at once, as DRF does.
-      moreFieldErrors (req, errors) {
-        if (resolved.get(req)?.provider?.protocol !== 'oauth1' || errors.access_token_secret !== undefined) return errors
-        const raw = (req.body as Record<string, unknown> | null | undefined)?.access_token_secret
-        if (raw !== undefined && !(typeof raw === 'string' && raw.trim() === '')) return errors
-        const { access_token: token, ...rest } = errors
-        return { ...(token !== undefined ? { access_token: token } : {}), access_token_secret: [MSG.required], ...rest }
-      }
+      notFound: true
     }))
 
     // Opt-in (tenant `rateLimits.login`): one counter per tenant and client address, before any key check,
@@ -42,44 +37,46 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
     const limit = tenant.rateLimits.login
     const limited: Hook[] = limit ? [app.limitHook('syncano:ip', limit, (req) => clientIpKey(req.ip))] : []
 
-    /** 404 unknown instance, then 403 missing/invalid API key (checked against that instance's keys only). */
+    const checkApiKey = (req: FastifyRequest, key: string | null): void => {
+      // ApiKeyAuthentication without a key leaves the request anonymous; the view's permissions refuse it.
+      if (key === null) throw refuse('permissionDenied')
+      // Only the keys of the instance in the path: a key of another instance is no such key here.
+      if (key.length > KEY_MAX || !matchesAny(key, resolved.get(req)!.instance.apiKeys)) throw refuse('noSuchApiKey')
+      resolved.get(req)!.apiKeyChecked = true
+    }
+
+    /** InstanceBasedMixin: the instance (names are lowercase on the platform) before anything else. */
+    async function instance (req: FastifyRequest): Promise<void> {
+      const name = String((req.params as { instance?: unknown }).instance ?? '').toLowerCase()
+      const found = (tenant.section<InstanceConfig[] | undefined>('instances') ?? []).find((i) => i.name.toLowerCase() === name)
+      if (!found) throw refuse('instanceNotFound')
+      resolved.set(req, { instance: found, apiKeyChecked: false })
+    }
+
+    /** A key in the head (header, query, Authorization) is checked before the body is read, as DRF does. */
+    async function apiKeyOfHead (req: FastifyRequest): Promise<void> {
+      const key = apiKeyFromHead(req)
+      if (key !== null) checkApiKey(req, key)
+    }
+
+    /** No key in the head: `_api_key` in the parsed body (PreflightParser, forms). */
     async function apiKey (req: FastifyRequest): Promise<void> {
-      const name = (req.params as { instance?: unknown }).instance
-      const instance = (tenant.section<InstanceConfig[] | undefined>('instances') ?? []).find((i) => i.name === name)
-      if (!instance) throw refuse('notFound')
-      const key = header(req, 'x-api-key')
-      if (key === null) throw refuse('noApiKey')
-      if (!matchesAny(key, instance.apiKeys)) throw refuse('badApiKey')
-      resolved.set(req, { instance })
+      if (!resolved.get(req)!.apiKeyChecked) checkApiKey(req, keyFromBody(req.body, '_api_key'))
     }
 
-    async function backend (req: FastifyRequest): Promise<void> {
-      const name = String((req.params as { backend?: unknown }).backend)
-      const provider = backends === null || backends.includes(name) ? tenant.providers.get(name) : undefined
-      if (!provider) throw refuse('notFound')
-      resolved.get(req)!.provider = provider
-    }
-
-    /** 403 missing/invalid user key; a key is valid only in the tenant and instance it was issued for. */
+    /** The user key: valid only in the tenant and instance it was issued for; without one, HasUser refuses. */
     async function userKey (req: FastifyRequest): Promise<void> {
       const r = resolved.get(req)!
-      const key = header(req, 'x-user-key')
-      if (key === null) throw refuse('noUserKey')
-      if (!USER_KEY_SHAPE.test(key)) throw refuse('badUserKey')
+      const key = userKeyFromHead(req) ?? keyFromBody(req.body, '_user_key')
+      if (key === null || !USER_KEY_SHAPE.test(key)) throw refuse('permissionDenied')
       const session = await tenant.identity.verifySession([USER_KEY_KIND], key)
-      if (!session || session.session.client_id !== r.instance.name) throw refuse('badUserKey')
+      if (!session || session.session.client_id !== r.instance.name) throw refuse('permissionDenied')
       r.session = session
       r.userKey = key
     }
 
-    const routeOpts: RouteOptions = { limited, apiKey, backend, userKey, rateLimited: limit !== undefined && limit !== null }
-    await app.register(authRoutes, routeOpts)
+    const routeOpts: RouteOptions = { head: [...limited, instance, apiKeyOfHead], apiKey, userKey, rateLimited: limit !== undefined && limit !== null }
+    await app.register(authRoutes, { ...routeOpts, backends })
     await app.register(userRoutes, routeOpts)
   }, { prefix: '/v1.1' })
-}
-
-function header (req: FastifyRequest, name: string): string | null {
-  const v = req.headers[name]
-  const s = Array.isArray(v) ? v[0] : v
-  return typeof s === 'string' && s.length > 0 ? s : null
 }

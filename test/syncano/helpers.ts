@@ -30,6 +30,8 @@ export function providers (p: Peers): Record<string, unknown> {
     facebook: { type: 'facebook', allowPrivateNetwork: true, clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.facebook.authorize, token: p.social.facebook.token, userinfo: p.social.facebook.me } },
     github: { type: 'github', allowPrivateNetwork: true, clientId: 'social-client', clientSecret: 'social-secret', endpoints: { authorize: p.social.github.authorize, token: p.social.github.token, userinfo: p.social.github.user, emails: p.social.github.emails } },
     'google-oauth2': { type: 'google', allowPrivateNetwork: true, clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo, jwks, introspection: tokeninfo } },
+    // LinkedIn's OpenID Connect userinfo and its token introspection, played by the OIDC peer.
+    linkedin: { type: 'linkedin', allowPrivateNetwork: true, clientId: 'g-client', clientSecret: 'g-secret', endpoints: { issuer, authorize, token, userinfo, introspection: p.oidc.endpoints.introspection } },
     twitter: { type: 'twitter', allowPrivateNetwork: true, consumerKey: 'consumer-key', consumerSecret: 'consumer-secret', endpoints: p.twitter.endpoints },
     // A Facebook whose Graph API never answers: the provider times out (unavailable, not bad credentials).
     'facebook-down': { type: 'facebook', allowPrivateNetwork: true, clientId: 'social-client', clientSecret: 'social-secret', timeoutMs: 300, endpoints: { authorize: p.hanging.url + '/dialog', token: p.hanging.url + '/token', userinfo: p.hanging.url + '/me' } }

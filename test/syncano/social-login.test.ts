@@ -43,32 +43,42 @@ t.test('the provider\'s username is kept; links use the instance from the path',
   t.same(body, expectedUser(body, body.id, 'acme-dev', 'bob'))
 })
 
-t.test('google-oauth2 and twitter (access token + secret); form bodies', async (t) => {
-  const { api } = await build(t, { tenants: [syncanoTenant('acme', peers)] })
+t.test('google-oauth2 (form body) and twitter: "<token>:<secret>" in access_token, or the separate secret', async (t) => {
+  const { api, app } = await build(t, { tenants: [syncanoTenant('acme', peers)] })
   const { accessToken } = await peers.oidc.tokensFor('alice')
   const g = await api(AUTH('google-oauth2'), postForm({ access_token: accessToken }, { 'x-api-key': PROD_KEY }))
   t.equal(g.status, 200)
   const gb = await g.json() as any
   t.same(gb, expectedUser(gb, gb.id, 'acme-prod', 'alice'))
 
+  // The platform's one field (apps/core/social_helpers.py splits at the first colon; syncano-android sends it).
   const pair = peers.twitter.accessTokenFor('carol')
-  const tw = await api(AUTH('twitter'), postJson({ access_token: pair.accessToken, access_token_secret: pair.accessTokenSecret }, { 'x-api-key': PROD_KEY }))
-  t.equal(tw.status, 200)
-  const tb = await tw.json() as any
+  const joined = await api(AUTH('twitter'), postJson({ access_token: `${pair.accessToken}:${pair.accessTokenSecret}` }, { 'x-api-key': PROD_KEY }))
+  t.equal(joined.status, 200, 'access_token "<token>:<secret>"')
+  const tb = await joined.json() as any
   t.same(tb, expectedUser(tb, tb.id, 'acme-prod', 'carol'))
   t.not(tb.id, gb.id)
+  const row = await app.db.db.selectFrom('users').select(['email']).where('tenant_id', '=', 'acme').where('id', '=', String(tb.id)).executeTakeFirstOrThrow()
+  t.equal(row.email, null, 'twitter gave no email: the login goes through (the platform makes one up), none is stored')
 
-  const wrongSecret = await api(AUTH('twitter'), postJson({ access_token: pair.accessToken, access_token_secret: 'not-the-secret' }, { 'x-api-key': PROD_KEY }))
-  t.equal(wrongSecret.status, 401)
+  const separate = await api(AUTH('twitter'), postJson({ access_token: pair.accessToken, access_token_secret: pair.accessTokenSecret }, { 'x-api-key': PROD_KEY }))
+  t.equal(separate.status, 200, 'the separate access_token_secret still works')
+  t.equal((await separate.json() as any).id, tb.id, 'the same user')
+
+  const wrongSecret = await api(AUTH('twitter'), postJson({ access_token: `${pair.accessToken}:not-the-secret` }, { 'x-api-key': PROD_KEY }))
+  t.equal(wrongSecret.status, 401, 'a pair Twitter refuses')
   t.same(await wrongSecret.json(), { detail: 'Invalid username or password.' })
 
-  const noSecret = await api(AUTH('twitter'), postJson({ access_token: pair.accessToken }, { 'x-api-key': PROD_KEY }))
-  t.equal(noSecret.status, 400)
-  t.same(await noSecret.json(), { access_token_secret: ['This field is required.'] })
-
-  const neither = await api(AUTH('twitter'), postJson({}, { 'x-api-key': PROD_KEY }))
-  t.equal(neither.status, 400)
-  t.same(await neither.json(), { access_token: ['This field is required.'], access_token_secret: ['This field is required.'] })
+  for (const [name, body] of [
+    ['no secret at all', { access_token: pair.accessToken }],
+    ['an empty secret', { access_token: `${pair.accessToken}:` }],
+    ['an empty token', { access_token: `:${pair.accessTokenSecret}` }],
+    ['no fields', {}]
+  ] as Array<[string, Record<string, string>]>) {
+    const res = await api(AUTH('twitter'), postJson(body, { 'x-api-key': PROD_KEY }))
+    t.equal(res.status, 401, name)
+    t.same(await res.json(), { detail: 'Invalid authorization token.' }, name)
+  }
 })
 
 t.test('API keys: missing, wrong, and a key of another instance', async (t) => {
@@ -77,41 +87,52 @@ t.test('API keys: missing, wrong, and a key of another instance', async (t) => {
 
   const none = await api(AUTH('facebook'), postJson(body))
   t.equal(none.status, 403)
-  t.same(await none.json(), { detail: 'No API key provided.' })
+  t.same(await none.json(), { detail: 'You do not have permission to perform this action.' }, 'DRF PermissionDenied: the request is anonymous')
 
   const wrong = await api(AUTH('facebook'), postJson(body, { 'x-api-key': PROD_KEY + 'x' }))
   t.equal(wrong.status, 403)
-  t.same(await wrong.json(), { detail: 'Invalid API key.' })
+  t.same(await wrong.json(), { detail: 'No such API Key.' })
 
   const otherInstance = await api(AUTH('facebook', 'acme-dev'), postJson(body, { 'x-api-key': PROD_KEY }))
   t.equal(otherInstance.status, 403, 'a key of acme-prod does not open acme-dev')
-  t.same(await otherInstance.json(), { detail: 'Invalid API key.' })
+  t.same(await otherInstance.json(), { detail: 'No such API Key.' })
 
   const reversed = await api(AUTH('facebook'), postJson(body, { 'x-api-key': DEV_KEY }))
   t.equal(reversed.status, 403)
-  t.same(await reversed.json(), { detail: 'Invalid API key.' })
+  t.same(await reversed.json(), { detail: 'No such API Key.' })
 
-  const badKeyBadBody = await api(AUTH('facebook'), postJson({}, { 'x-api-key': 'nope-nope-nope' }))
-  t.equal(badKeyBadBody.status, 403, 'authentication comes before body validation')
-  t.same(await badKeyBadBody.json(), { detail: 'Invalid API key.' })
+  const badKeyBadBody = await api(AUTH('facebook'), { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'nope-nope-nope' }, body: '{"broken' })
+  t.equal(badKeyBadBody.status, 403, 'a key in the head is checked before the body is read')
+  t.same(await badKeyBadBody.json(), { detail: 'No such API Key.' })
   t.equal(await countUsers(app.db.db, 'acme'), 0, 'nothing was written')
 })
 
-t.test('unknown instance and unknown backend are 404', async (t) => {
+t.test('unknown instance 404, unsupported backend 400, in the platform\'s order', async (t) => {
   const { api } = await build(t, { tenants: [syncanoTenant('acme', peers, { dialects: { syncano: { backends: ['facebook', 'twitter'] } } })] })
   const body = { access_token: peers.social.accessTokenFor('facebook', 'alice') }
 
   const instance = await api(AUTH('facebook', 'nope'), postJson(body, { 'x-api-key': PROD_KEY }))
   t.equal(instance.status, 404)
-  t.same(await instance.json(), { detail: 'Not found.' })
+  t.same(await instance.json(), { detail: 'Instance was not found.' })
+
+  const instanceFirst = await api(AUTH('facebook', 'nope'), postJson(body))
+  t.equal(instanceFirst.status, 404, 'the instance is looked up before any key')
+
+  const upper = await api(AUTH('facebook', 'ACME-Prod'), postJson(body, { 'x-api-key': PROD_KEY }))
+  t.equal(upper.status, 200, 'instance names are case-insensitive, as the platform lowercases them')
+  t.equal((await upper.json() as any).links.self.startsWith('/v1.1/instances/acme-prod/'), true, 'links name the instance as configured')
 
   const backend = await api(AUTH('myspace'), postJson(body, { 'x-api-key': PROD_KEY }))
-  t.equal(backend.status, 404)
-  t.same(await backend.json(), { detail: 'Not found.' })
+  t.equal(backend.status, 400)
+  t.same(await backend.json(), { detail: 'Unsupported social backend.' })
 
   const notListed = await api(AUTH('github'), postJson({ access_token: peers.social.accessTokenFor('github', 'alice') }, { 'x-api-key': PROD_KEY }))
-  t.equal(notListed.status, 404, 'a configured provider left out of `backends` is not a backend')
-  t.same(await notListed.json(), { detail: 'Not found.' })
+  t.equal(notListed.status, 400, 'a configured provider left out of `backends` is not a backend')
+  t.same(await notListed.json(), { detail: 'Unsupported social backend.' })
+
+  const tokenFirst = await api(AUTH('myspace'), postJson({}, { 'x-api-key': PROD_KEY }))
+  t.equal(tokenFirst.status, 401, 'the body is checked before the backend (SocialAuthView)')
+  t.same(await tokenFirst.json(), { detail: 'Invalid authorization token.' })
 
   const badKey = await api(AUTH('myspace'), postJson(body, { 'x-api-key': 'wrong-key-123' }))
   t.equal(badKey.status, 403, 'the key is checked before the backend')
@@ -137,22 +158,25 @@ t.test('a token the provider rejects is 401; a provider that is down is 503', as
   t.equal(await countUsers(app.db.db, 'acme'), 0)
 })
 
-t.test('body validation in Django REST framework style', async (t) => {
+t.test('any body without a usable access_token is 401 Invalid authorization token. (SocialAuthView)', async (t) => {
   const { api } = await build(t, { tenants: [syncanoTenant('acme', peers)] })
   const h = { 'x-api-key': PROD_KEY }
+  const badToken = { detail: 'Invalid authorization token.' }
   const cases: Array<[string, RequestInit, number, unknown]> = [
-    ['missing field', postJson({}, h), 400, { access_token: ['This field is required.'] }],
-    ['empty JSON body', { method: 'POST', headers: { 'content-type': 'application/json', ...h }, body: '' }, 400, { access_token: ['This field is required.'] }],
-    ['no body at all', { method: 'POST', headers: h }, 400, { access_token: ['This field is required.'] }],
-    ['blank', postJson({ access_token: '' }, h), 400, { access_token: ['This field may not be blank.'] }],
-    ['not a string', postJson({ access_token: { a: 1 } }, h), 400, { access_token: ['Not a valid string.'] }],
-    ['NUL byte', postJson({ access_token: 'ab\u0000cd' }, h), 400, { access_token: ['Null characters are not allowed.'] }],
-    ['too long', postJson({ access_token: 'x'.repeat(2049) }, h), 400, { access_token: ['Ensure this field has no more than 2048 characters.'] }],
-    ['a list', postJson([1, 2], h), 400, { non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] }],
-    ['null', postJson({ access_token: null }, h), 400, { access_token: ['This field may not be null.'] }],
+    ['missing field', postJson({}, h), 401, badToken],
+    ['empty JSON body', { method: 'POST', headers: { 'content-type': 'application/json', ...h }, body: '' }, 401, badToken],
+    ['no body at all', { method: 'POST', headers: h }, 401, badToken],
+    ['blank', postJson({ access_token: '' }, h), 401, badToken],
+    ['only spaces', postJson({ access_token: '   ' }, h), 401, badToken],
+    ['not a string', postJson({ access_token: { a: 1 } }, h), 401, badToken],
+    ['a boolean', postJson({ access_token: true }, h), 401, badToken],
+    ['NUL byte', postJson({ access_token: 'ab\u0000cd' }, h), 401, badToken],
+    ['too long', postJson({ access_token: 'x'.repeat(2049) }, h), 401, badToken],
+    ['a list', postJson([1, 2], h), 401, badToken],
+    ['null', postJson({ access_token: null }, h), 401, badToken],
     ['too large', postJson({ access_token: 'x'.repeat(70 * 1024) }, h), 413, { detail: 'Request body is too large.' }],
-    ['wrong method', { method: 'GET', headers: h }, 404, { detail: 'Not found.' }],
-    ['unsupported media type', { method: 'POST', headers: { 'content-type': 'text/plain', ...h }, body: 'access_token=x' }, 415, { detail: 'Unsupported media type "text/plain" in request.' }]
+    ['unsupported media type', { method: 'POST', headers: { 'content-type': 'application/xml', ...h }, body: '<a/>' }, 415, { detail: 'Unsupported media type "application/xml" in request.' }],
+    ['text/plain that is not JSON', { method: 'POST', headers: { 'content-type': 'text/plain', ...h }, body: 'access_token=x' }, 400, { detail: 'JSON parse error - the body is not valid JSON.' }]
   ]
   for (const [name, init, status, body] of cases) {
     const res = await api(AUTH('facebook'), init)
@@ -164,6 +188,33 @@ t.test('body validation in Django REST framework style', async (t) => {
   const b = await broken.json() as any
   t.same(Object.keys(b), ['detail'])
   t.match(b.detail, /^JSON parse error - /)
+
+  for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) {
+    const res = await api(AUTH('facebook'), { method, headers: h })
+    t.equal(res.status, 405, method)
+    t.equal(res.headers.get('allow'), 'POST', `${method}: Allow`)
+    t.same(await res.json(), { detail: `Method "${method}" not allowed.` }, method)
+  }
+  const anonymous = await api(AUTH('facebook'), { method: 'GET' })
+  t.equal(anonymous.status, 403, 'authentication comes before the method check, as in a DRF view')
+})
+
+t.test('a provider that gives no email: 400 Invalid social scope, missing email., nothing written', async (t) => {
+  const { api, app } = await build(t, { tenants: [syncanoTenant('acme', peers)] })
+  const h = { 'x-api-key': PROD_KEY }
+  const { accessToken: googleCarol } = await peers.oidc.tokensFor('carol')
+  for (const [backend, token] of [['facebook', peers.social.accessTokenFor('facebook', 'carol')], ['github', peers.social.accessTokenFor('github', 'carol')], ['google-oauth2', googleCarol]]) {
+    const res = await api(AUTH(backend), postJson({ access_token: token }, h))
+    t.equal(res.status, 400, backend)
+    t.same(await res.json(), { detail: 'Invalid social scope, missing email.' }, backend)
+  }
+  t.equal(await countUsers(app.db.db, 'acme'), 0, 'no email-less user was created')
+  const sessions = await app.db.db.selectFrom('sessions').select('id').where('tenant_id', '=', 'acme').execute()
+  t.equal(sessions.length, 0, 'no user key issued')
+
+  const { accessToken: linkedinCarol } = await peers.oidc.tokensFor('carol')
+  const linkedin = await api(AUTH('linkedin'), postJson({ access_token: linkedinCarol }, h))
+  t.equal(linkedin.status, 200, 'linkedin, like twitter, needs no email (the platform makes one up)')
 })
 
 t.test('email in use: refused with nothing written', async (t) => {
@@ -183,7 +234,7 @@ t.test('email in use: refused with nothing written', async (t) => {
 
 t.test('user keys are stored hashed', async (t) => {
   const { api, app } = await build(t, { tenants: [syncanoTenant('acme', peers)] })
-  const res = await api(AUTH('facebook'), postJson({ access_token: peers.social.accessTokenFor('facebook', 'carol') }, { 'x-api-key': PROD_KEY }))
+  const res = await api(AUTH('facebook'), postJson({ access_token: peers.social.accessTokenFor('facebook', 'alice') }, { 'x-api-key': PROD_KEY }))
   const { user_key: key } = await res.json() as any
   const rows = await app.db.db.selectFrom('sessions').selectAll().where('tenant_id', '=', 'acme').execute()
   t.equal(rows.length, 1)
@@ -196,7 +247,7 @@ t.test('user keys are stored hashed', async (t) => {
 t.test('two concurrent first logins of one identity make one user', async (t) => {
   const { api, app } = await build(t, { tenants: [syncanoTenant('acme', peers)] })
   const results = await Promise.all([0, 1, 2, 3].map(() =>
-    api(AUTH('facebook'), postJson({ access_token: peers.social.accessTokenFor('facebook', 'bob') }, { 'x-api-key': PROD_KEY }))))
+    api(AUTH('facebook'), postJson({ access_token: peers.social.accessTokenFor('facebook', 'alice') }, { 'x-api-key': PROD_KEY }))))
   t.same(results.map((r) => r.status), [200, 200, 200, 200])
   const bodies = await Promise.all(results.map((r) => r.json() as Promise<any>))
   t.equal(new Set(bodies.map((b) => b.id)).size, 1, 'one id')

@@ -3,13 +3,18 @@ import t from 'tap'
 import { build, postJson } from '../helpers/build.ts'
 import { DEV_KEY, expectedUser, PROD_KEY, startPeers, syncanoTenant, TIMESTAMP, USER_KEY } from './helpers.ts'
 
+// DRF PermissionDenied: the platform's HasUser fails for a missing or unknown user key alike.
+const DENIED = { detail: 'You do not have permission to perform this action.' }
+
 const peers = await startPeers()
 t.teardown(() => peers.close())
 
 async function setup (t: { teardown (fn: () => unknown): void }) {
   const built = await build(t, { tenants: [syncanoTenant('acme', peers), syncanoTenant('beta', peers)] })
   const login = async (user: string, tenant = 'acme', instance = 'acme-prod', key = PROD_KEY) => {
-    const res = await built.api(`/t/${tenant}/v1.1/instances/${instance}/user/auth/facebook/`, postJson({ access_token: peers.social.accessTokenFor('facebook', user) }, { 'x-api-key': key }))
+    // Twitter, in the platform's one field: every peer user logs in, with or without an email.
+    const pair = peers.twitter.accessTokenFor(user)
+    const res = await built.api(`/t/${tenant}/v1.1/instances/${instance}/user/auth/twitter/`, postJson({ access_token: `${pair.accessToken}:${pair.accessTokenSecret}` }, { 'x-api-key': key }))
     if (res.status !== 200) throw new Error(`login answered ${res.status}`)
     return res.json() as Promise<any>
   }
@@ -39,12 +44,12 @@ t.test('missing or invalid keys are 403; unknown instance 404', async (t) => {
   const { login, me } = await setup(t)
   const alice = await login('alice')
   const cases: Array<[string, Response, number, unknown]> = [
-    ['no user key', await me(null), 403, { detail: 'No user key provided.' }],
-    ['malformed user key', await me('not-a-key'), 403, { detail: 'Invalid user key.' }],
-    ['unknown user key', await me('0'.repeat(40)), 403, { detail: 'Invalid user key.' }],
-    ['no API key', await me(alice.user_key, { apiKey: null }), 403, { detail: 'No API key provided.' }],
-    ['wrong API key', await me(alice.user_key, { apiKey: 'wrong-key-1234' }), 403, { detail: 'Invalid API key.' }],
-    ['unknown instance', await me(alice.user_key, { instance: 'ghost' }), 404, { detail: 'Not found.' }]
+    ['no user key', await me(null), 403, DENIED],
+    ['malformed user key', await me('not-a-key'), 403, DENIED],
+    ['unknown user key', await me('0'.repeat(40)), 403, DENIED],
+    ['no API key', await me(alice.user_key, { apiKey: null }), 403, DENIED],
+    ['wrong API key', await me(alice.user_key, { apiKey: 'wrong-key-1234' }), 403, { detail: 'No such API Key.' }],
+    ['unknown instance', await me(alice.user_key, { instance: 'ghost' }), 404, { detail: 'Instance was not found.' }]
   ]
   for (const [name, res, status, body] of cases) {
     t.equal(res.status, status, name)
@@ -57,12 +62,12 @@ t.test('a user key works only in its own instance and tenant', async (t) => {
   const alice = await login('alice')
   const otherInstance = await me(alice.user_key, { instance: 'acme-dev', apiKey: DEV_KEY })
   t.equal(otherInstance.status, 403, 'acme-prod key refused on acme-dev')
-  t.same(await otherInstance.json(), { detail: 'Invalid user key.' })
+  t.same(await otherInstance.json(), DENIED)
 
   // beta has an instance of the same name with the same API key: only the tenant differs.
   const otherTenant = await me(alice.user_key, { tenant: 'beta' })
   t.equal(otherTenant.status, 403, 'acme key refused in tenant beta')
-  t.same(await otherTenant.json(), { detail: 'Invalid user key.' })
+  t.same(await otherTenant.json(), DENIED)
 
   const betaAlice = await login('alice', 'beta')
   const own = await me(betaAlice.user_key, { tenant: 'beta' })
@@ -91,7 +96,7 @@ t.test('reset_key: the old keys stop working, the new one works', async (t) => {
   for (const [name, key, instance, apiKey] of [['the key used', first.user_key, 'acme-prod', PROD_KEY], ['another login\'s key', second.user_key, 'acme-prod', PROD_KEY], ['the key in another instance', dev.user_key, 'acme-dev', DEV_KEY]]) {
     const old = await me(key, { instance, apiKey })
     t.equal(old.status, 403, `${name} is revoked`)
-    t.same(await old.json(), { detail: 'Invalid user key.' })
+    t.same(await old.json(), DENIED)
   }
   const fresh = await me(body.user_key)
   t.equal(fresh.status, 200, 'the new key works')
@@ -99,7 +104,7 @@ t.test('reset_key: the old keys stop working, the new one works', async (t) => {
 
   const again = await reset(first.id, first.user_key)
   t.equal(again.status, 403, 'a revoked key cannot reset again')
-  t.same(await again.json(), { detail: 'Invalid user key.' })
+  t.same(await again.json(), DENIED)
 })
 
 t.test('reset_key for another user or a malformed id is 404', async (t) => {
@@ -136,8 +141,8 @@ t.test('OpenAPI: routes, operation ids and the X-API-KEY / X-USER-KEY schemes', 
   t.equal(auth.operationId, 'syncanoUserSocialLogin')
   t.same(auth.tags, ['syncano'])
   t.same(auth.security, [{ SyncanoApiKey: [] }])
-  t.same(Object.keys(auth.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded'])
-  t.same(Object.keys(auth.responses).sort(), ['200', '400', '401', '403', '404', '415', '500', '503'])
+  t.same(Object.keys(auth.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'])
+  t.same(Object.keys(auth.responses).sort(), ['200', '400', '401', '403', '404', '405', '413', '415', '500', '503'])
   t.same(auth.responses['401'].content['application/json'].schema.properties, { detail: { type: 'string' } })
   const me = doc.paths['/v1.1/instances/{instance}/user/'].get
   t.equal(me.operationId, 'syncanoUserDetails')
@@ -145,4 +150,9 @@ t.test('OpenAPI: routes, operation ids and the X-API-KEY / X-USER-KEY schemes', 
   const reset = doc.paths['/v1.1/instances/{instance}/users/{id}/reset_key/'].post
   t.equal(reset.operationId, 'syncanoUserResetKey')
   t.same(reset.security, [{ SyncanoApiKey: [], SyncanoUserKey: [] }])
+  const user = doc.paths['/v1.1/instances/{instance}/user/']
+  t.same(Object.keys(user).sort(), ['get', 'patch', 'put'], 'the refusing routes are hidden')
+  t.same([user.patch.operationId, user.put.operationId], ['syncanoUserUpdate', 'syncanoUserReplace'])
+  const byId = doc.paths['/v1.1/instances/{instance}/users/{id}/']
+  t.same(Object.keys(byId).sort(), ['get', 'patch', 'put'])
 })
