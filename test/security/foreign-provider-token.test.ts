@@ -11,7 +11,7 @@ import { Browser } from '../peers/browser.ts'
 import { startJwksPeer } from '../peers/jwks-peer.ts'
 import { startOAuth1Peer } from '../peers/oauth1-peer.ts'
 import { startOidcPeer } from '../peers/oidc-peer.ts'
-import { startSocialPeer } from '../peers/social-peer.ts'
+import { SOCIAL_PEER_USERS, startSocialPeer } from '../peers/social-peer.ts'
 
 const CB = 'http://127.0.0.1:1/cb'
 const post = 'client_secret_post' as const
@@ -34,9 +34,16 @@ const socialClients = [
   { clientId: 'social-ours', clientSecret: 'social-ours-secret', redirectUris: [CB] },
   { clientId: 'social-other', clientSecret: 'social-other-secret', redirectUris: [CB] }
 ]
-const social = await startSocialPeer({ clients: socialClients })
+// Facebook addresses count as unverified, so each Facebook victim has an address of their own (Syncano refuses a
+// new account without one, and an unverified address another account holds does not link).
+const USERS = {
+  ...SOCIAL_PEER_USERS,
+  fiona: { id: '2001', login: 'fiona', name: 'Fiona Gallagher', firstName: 'Fiona', lastName: 'Gallagher', emails: [{ email: 'fiona@example.test', primary: true, verified: true }] },
+  gus: { id: '2002', login: 'gus', name: 'Gus Pike', firstName: 'Gus', lastName: 'Pike', emails: [{ email: 'gus@example.test', primary: true, verified: true }] }
+}
+const social = await startSocialPeer({ clients: socialClients, users: USERS })
 // A Graph that lets a foreign token through /me despite the appsecret_proof: only debug_token stands.
-const laxGraph = await startSocialPeer({ clients: socialClients, checkAppsecretProof: false })
+const laxGraph = await startSocialPeer({ clients: socialClients, users: USERS, checkAppsecretProof: false })
 const twitter = await startOAuth1Peer({ consumers: [{ key: 'tw-ours', secret: 'tw-ours-secret' }, { key: 'tw-other', secret: 'tw-other-secret' }] })
 const demo = await startDemoIdp({ port: 0, clients: [
   { clientId: 'demo-ours', clientSecret: 'demo-ours-secret', redirectUris: [CB] },
@@ -121,9 +128,9 @@ t.test('github: POST /applications/{client_id}/token answers 404 for another app
 })
 
 t.test('facebook: appsecret_proof, and debug_token app_id must be our app', async (t) => {
-  await takeover(t, 'facebook', at(social.accessTokenFor('facebook', 'carol', 'social-ours')), at(social.accessTokenFor('facebook', 'carol', 'social-other')))
+  await takeover(t, 'facebook', at(social.accessTokenFor('facebook', 'fiona', 'social-ours')), at(social.accessTokenFor('facebook', 'fiona', 'social-other')))
   // Where the proof does not stop it, debug_token does.
-  await takeover(t, 'facebook-lax', at(laxGraph.accessTokenFor('facebook', 'bob', 'social-ours')), at(laxGraph.accessTokenFor('facebook', 'bob', 'social-other')))
+  await takeover(t, 'facebook-lax', at(laxGraph.accessTokenFor('facebook', 'gus', 'social-ours')), at(laxGraph.accessTokenFor('facebook', 'gus', 'social-other')))
   t.ok(laxGraph.requests.some((r) => r.path === '/facebook/debug_token'), 'debug_token was asked')
 })
 
