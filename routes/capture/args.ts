@@ -64,7 +64,8 @@ export function parseBoolean (v: string | undefined): boolean {
 }
 
 export function formFields (version: FlowVersionConfig, name: string): FormFieldConfig[] {
-  const form = version.forms[name]
+  // A client-supplied name: `constructor` or `__proto__` must not find Object.prototype's members.
+  const form = Object.hasOwn(version.forms, name) ? version.forms[name] : undefined
   if (!form) throw invalidArgument('noForm', { form: name })
   return form.fields
 }
@@ -117,7 +118,7 @@ export function userFieldsFromForm (values: Record<string, string>): UserFields 
   const attributes: Record<string, string> = {}
   for (const [attribute, value] of Object.entries(values)) {
     if (attribute === 'password') continue
-    if (COLUMNS[attribute]) fields[COLUMNS[attribute]] = value
+    if (Object.hasOwn(COLUMNS, attribute)) fields[COLUMNS[attribute]] = value
     else attributes[attribute] = value
   }
   if (Object.keys(attributes).length > 0) fields.attributes = attributes
