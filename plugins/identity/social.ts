@@ -4,7 +4,7 @@ import type { Database, Identity, User } from '../../db/index.ts'
 import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, transactionWithRaceRetry, type Executor } from './executor.ts'
-import { normalizeEmail } from '../email-address.ts'
+import { validEmail } from '../email-address.ts'
 import { createUser, findIdentity, findUserByEmail, insertIdentity, profileWithNormalizedEmail, recordEvent, userFieldsFromProfile, type UserFields } from './users.ts'
 
 export type LinkingRule = 'reject' | 'verified-email'
@@ -60,7 +60,7 @@ async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Pr
   }
 
   const providerEmail = profile.email
-  const email = providerEmail ?? normalizeEmail(input.suppliedEmail)
+  const email = providerEmail ?? validEmail(input.suppliedEmail)
   const emailVerified = providerEmail !== null && profile.emailVerified
 
   if (email) {

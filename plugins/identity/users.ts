@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import type { Identity, NewUser, User } from '../../db/index.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import type { Executor } from './executor.ts'
-import { normalizeEmail } from '../email-address.ts'
+import { normalizeEmail, validEmail } from '../email-address.ts'
 import { rows, SQL } from './statements.ts'
 
 export async function getUser (db: Executor, tenantId: string, userId: string): Promise<User | undefined> {
@@ -27,10 +27,10 @@ export async function findUserByEmail (db: Executor, tenantId: string, email: st
   return (await rows<User>(db, SQL.userByEmail, [tenantId, normalized])).find((u) => normalizeEmail(u.email) === normalized)
 }
 
-/** Stored users carry the normalised address; an invalid one is a caller's bug (dialects validate with normalizeEmail first). */
+/** Stored users carry a valid address (case kept); an invalid one is a caller's bug (dialects validate first). */
 function withNormalizedEmail<T extends { email?: string | null }> (fields: T): T {
   if (fields.email === undefined || fields.email === null) return fields
-  const email = normalizeEmail(fields.email)
+  const email = validEmail(fields.email)
   if (email === null) throw new InvalidEmailError()
   return { ...fields, email }
 }
@@ -105,7 +105,7 @@ export async function insertIdentity (db: Executor, tenantId: string, userId: st
  * (a list, full-width, a Kelvin sign…) counts as none, and so can never be verified or link.
  */
 export function profileWithNormalizedEmail (p: NormalizedProfile): NormalizedProfile {
-  const email = normalizeEmail(p.email)
+  const email = validEmail(p.email)
   return email === p.email ? p : { ...p, email, emailVerified: email !== null && p.emailVerified }
 }
 

@@ -1,7 +1,7 @@
 // Checks every Capture login call shares (arguments, client, flow, redirect_uri, response_type), form
 // validation against the tenant's flow forms, and what a successful sign-in hands back.
 import type { User } from '../../db/index.ts'
-import { normalizeEmail } from '../../plugins/email-address.ts'
+import { validEmail } from '../../plugins/email-address.ts'
 import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import type { UserFields } from '../../plugins/identity/users.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
@@ -94,8 +94,8 @@ export function validateForm (fields: FormFieldConfig[], body: Body, alwaysRequi
     const max = field.maxLength ?? 256
     if (value.length > max) add(field.name, (l) => message(l, 'fieldTooLong', { max }))
     if (field.minLength !== undefined && value.length < field.minLength) add(field.name, (l) => message(l, 'fieldTooShort', { min: field.minLength! }))
-    // Exactly one address, NFKC-stable; what is stored (and compared) is its normalised form.
-    const email = field.attribute === 'email' ? normalizeEmail(value) : null
+    // Exactly one address, NFKC-stable (plugins/email-address.ts); accounts compare its normalised form.
+    const email = field.attribute === 'email' ? validEmail(value) : null
     if (field.attribute === 'email' && email === null) add(field.name, (l) => message(l, 'fieldEmail'))
     if (field.confirms) {
       if (body[field.confirms] !== raw) add(field.name, (l) => message(l, 'fieldConfirm'))

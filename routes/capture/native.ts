@@ -120,7 +120,7 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
     if (password) newUser.password_hash = await hashPassword(password)
     // The address the user confirmed in the form is the account's; it counts as verified only when the provider asserted that same address.
     const formEmail = values.email ?? null
-    const sameAsProvider = formEmail !== null && formEmail === normalizeEmail(profile.email)
+    const sameAsProvider = formEmail !== null && normalizeEmail(formEmail) === normalizeEmail(profile.email)
     const resolved: NormalizedProfile = formEmail === null ? profile : { ...profile, email: formEmail, emailVerified: sameAsProvider && profile.emailVerified }
     delete newUser.email
 
