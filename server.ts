@@ -15,6 +15,7 @@ import { observeJob, registry } from './plugins/metrics.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
 import { startWorkers } from './workers/index.ts'
 import { createMailTransport } from './workers/mail-transport.ts'
+import { keyRingFromEnv } from './plugins/crypto.ts'
 
 const env = {
   port: Number(process.env.PORT ?? 3000),
@@ -35,6 +36,16 @@ function parseTrustProxy (v: string | undefined): boolean | string | string[] {
   if (!v || v === 'false') return false
   if (v === 'true') return true
   return v.includes(',') ? v.split(',').map((s) => s.trim()) : v
+}
+
+/** Mail bodies and token data are sealed with VESTIBULE_SECRET_KEY: read it at boot (production requires it). */
+function requireSecretKeys (): void {
+  process.env.DATA_DIR ||= env.dataDir
+  try {
+    keyRingFromEnv(process.env, (m) => log.warn(m))
+  } catch (err) {
+    fail((err as Error).message)
+  }
 }
 
 function fail (message: string): never {
@@ -60,6 +71,7 @@ switch (command) {
 }
 
 async function serve (): Promise<void> {
+  requireSecretKeys()
   // Tenant files may say ${PUBLIC_BASE_URL} and ${DEMO_IDP_URL} (the demo does): give them this
   // process's own addresses when the operator set none, so PORT=4000 npm start keeps the demo working.
   process.env.PUBLIC_BASE_URL ||= env.publicBaseUrl ?? `http://${env.host}:${env.port}`
@@ -140,6 +152,7 @@ async function startDemoIdpFor (app: Awaited<ReturnType<typeof buildApp>>): Prom
 }
 
 async function worker (): Promise<void> {
+  requireSecretKeys()
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
   const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
   const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log })

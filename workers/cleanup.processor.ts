@@ -1,4 +1,4 @@
-// Token cleanup: deletes expired one-time tokens and dead sessions in bounded batches, each its own
+// Token cleanup: deletes expired one-time tokens, dead sessions and sent outbox rows in bounded batches, each its own
 // short statement, so a million expired rows never hold locks or a transaction for long.
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Database } from '../db/index.ts'
@@ -10,21 +10,24 @@ export interface CleanupOptions {
   tokenRetentionSeconds?: number
   /** Keep revoked or expired sessions this long (audit, refresh-token replay detection). */
   sessionRetentionSeconds?: number
+  /** Keep sent outbox rows (recipient, subject, when; their bodies are blanked at send) this long. */
+  outboxRetentionSeconds?: number
   /** Stop after this many batches per table in one run (the next run continues). */
   maxBatches?: number
   /** Pause between batches, to leave the database to the hot paths. */
   pauseMs?: number
 }
 
-export interface CleanupResult { oneTimeTokens: number, sessions: number, batches: number }
+export interface CleanupResult { oneTimeTokens: number, sessions: number, outbox: number, batches: number }
 
 export async function cleanupExpired (db: Kysely<Database>, opts: CleanupOptions = {}): Promise<CleanupResult> {
   const batchSize = opts.batchSize ?? 5000
   const tokenKeep = opts.tokenRetentionSeconds ?? 3600
   const sessionKeep = opts.sessionRetentionSeconds ?? 86400
+  const outboxKeep = opts.outboxRetentionSeconds ?? 7 * 86400
   const maxBatches = opts.maxBatches ?? 1000
   const pauseMs = opts.pauseMs ?? 10
-  const result: CleanupResult = { oneTimeTokens: 0, sessions: 0, batches: 0 }
+  const result: CleanupResult = { oneTimeTokens: 0, sessions: 0, outbox: 0, batches: 0 }
 
   // One short statement per batch until a batch finds nothing; not `n < batchSize`: SKIP LOCKED (another
   // cleaner holding rows) can make a batch short while rows remain.
@@ -54,5 +57,13 @@ export async function cleanupExpired (db: Kysely<Database>, opts: CleanupOptions
       LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
     )
     DELETE FROM sessions s USING doomed WHERE s.id = doomed.id`)
+  // Unsent rows stay (the relay still owes them a delivery); their bodies are sealed meanwhile.
+  result.outbox = await drain(() => sql`
+    WITH doomed AS (
+      SELECT id FROM email_outbox
+      WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => ${outboxKeep})
+      LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+    )
+    DELETE FROM email_outbox o USING doomed WHERE o.id = doomed.id`)
   return result
 }

@@ -2,6 +2,7 @@
 // sends the mail once, because only one of them can claim the row.
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
+import { BLANK_BODIES, openOutboxRow } from '../plugins/mail/sealed.ts'
 import type { MailTransport } from './mail-transport.ts'
 
 export type DeliveryResult = 'sent' | 'already-sent' | 'claimed-elsewhere' | 'missing'
@@ -22,13 +23,13 @@ export async function deliverOutboxRow (db: Kysely<Database>, transport: MailTra
     return !seen ? 'missing' : seen.sent_at ? 'already-sent' : 'claimed-elsewhere'
   }
   try {
-    await transport.send(row)
+    await transport.send(openOutboxRow(row)) // the bodies are sealed at rest (plugins/mail/sealed.ts)
   } catch (err) {
     await db.updateTable('email_outbox').set({ claimed_at: null, last_error: String((err as Error).message ?? err).slice(0, 500) })
       .where('id', '=', id).execute()
     throw err
   }
-  await db.updateTable('email_outbox').set({ sent_at: sql`now()`, last_error: null }).where('id', '=', id).execute()
+  await db.updateTable('email_outbox').set({ sent_at: sql`now()`, last_error: null, ...BLANK_BODIES }).where('id', '=', id).execute()
   return 'sent'
 }
 

@@ -4,7 +4,8 @@ import type { Database, Identity, User } from '../../db/index.ts'
 import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, transactionWithRaceRetry, type Executor } from './executor.ts'
-import { createUser, findIdentity, findUserByEmail, insertIdentity, recordEvent, userFieldsFromProfile, type UserFields } from './users.ts'
+import { validEmail } from '../email-address.ts'
+import { createUser, findIdentity, findUserByEmail, insertIdentity, profileWithNormalizedEmail, recordEvent, userFieldsFromProfile, type UserFields } from './users.ts'
 
 export type LinkingRule = 'reject' | 'verified-email'
 
@@ -47,7 +48,8 @@ export async function resolveSocialLogin (db: Executor, input: ResolveSocialLogi
 }
 
 async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {
-  const { tenantId, profile } = input
+  const tenantId = input.tenantId
+  const profile = profileWithNormalizedEmail(input.profile)
   await lockIdentity(trx, tenantId, profile.providerType, profile.subject)
 
   const identity = await findIdentity(trx, tenantId, profile.providerType, profile.subject)
@@ -57,8 +59,8 @@ async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Pr
     return { kind: 'login', isNew: false, user, identity }
   }
 
-  const providerEmail = profile.email ? profile.email.trim() : null
-  const email = providerEmail || (input.suppliedEmail ? input.suppliedEmail.trim() : null) || null
+  const providerEmail = profile.email
+  const email = providerEmail ?? validEmail(input.suppliedEmail)
   const emailVerified = providerEmail !== null && profile.emailVerified
 
   if (email) {

@@ -1,7 +1,9 @@
 // One-time tokens: stored hashed, bound to tenant and purpose, expiring, consumed by one conditional UPDATE.
+// Their data is sealed (AES-256-GCM, plugins/crypto.ts): it may hold what redeems a flow (a PKCE
+// verifier, an OIDC nonce, an OAuth1 request-token secret, a provider profile), so a dump shows none of it.
 import { sql } from 'kysely'
 import type { OneTimeToken } from '../../db/index.ts'
-import { hashToken, randomToken } from '../crypto.ts'
+import { hashToken, isSealed, randomToken, secretKeys } from '../crypto.ts'
 import type { Executor } from './executor.ts'
 import { rows, SQL } from './statements.ts'
 
@@ -21,10 +23,27 @@ export interface CreateTokenInput {
 
 export async function createOneTimeToken (db: Executor, input: CreateTokenInput): Promise<{ token: string, row: OneTimeToken }> {
   const token = input.token ?? randomToken()
+  const hash = hashToken(token)
+  const data = input.data ?? {}
   const [row] = await rows<OneTimeToken>(db, SQL.createToken, [
-    input.tenantId, input.purpose, hashToken(token), input.userId ?? null, JSON.stringify(input.data ?? {}), input.ttlSeconds
+    input.tenantId, input.purpose, hash, input.userId ?? null, JSON.stringify(sealData(input.tenantId, input.purpose, hash, data)), input.ttlSeconds
   ])
-  return { token, row }
+  return { token, row: { ...row, data } }
+}
+
+/** Sealed under the row's own tenant, purpose and token hash: data copied onto another row does not open. */
+const dataContext = (tenantId: string, purpose: string, hash: string) => `one_time_tokens.data:${tenantId}:${purpose}:${hash}`
+
+function sealData (tenantId: string, purpose: string, hash: string, data: Record<string, unknown>): { sealed: string } {
+  return { sealed: secretKeys().seal(JSON.stringify(data), dataContext(tenantId, purpose, hash)) }
+}
+
+/** The row with its data readable; rows written before sealing (plain data) pass through. */
+export function openTokenRow<R extends OneTimeToken | undefined> (row: R): R {
+  if (!row) return row
+  const d = row.data as { sealed?: unknown }
+  if (!isSealed(d?.sealed) || Object.keys(d).length !== 1) return row
+  return { ...row, data: JSON.parse(secretKeys().open(d.sealed, dataContext(row.tenant_id, row.purpose, row.token_hash))) }
 }
 
 export type ConsumeResult =
@@ -40,20 +59,20 @@ export async function consumeOneTimeToken (db: Executor, tenantId: string, purpo
   if (typeof token !== 'string' || token.length === 0 || token.length > 512) return { ok: false, reason: 'unknown' }
   const hash = hashToken(token)
   const [row] = await rows<OneTimeToken>(db, SQL.consumeToken, [tenantId, purpose, hash])
-  if (row) return { ok: true, row }
+  if (row) return { ok: true, row: openTokenRow(row) }
   const seen = await db.selectFrom('one_time_tokens').selectAll()
     .where('tenant_id', '=', tenantId).where('purpose', '=', purpose).where('token_hash', '=', hash)
     .executeTakeFirst()
   if (!seen) return { ok: false, reason: 'unknown' }
-  if (seen.consumed_at) return { ok: false, reason: 'replayed', row: seen }
+  if (seen.consumed_at) return { ok: false, reason: 'replayed', row: openTokenRow(seen) }
   return { ok: false, reason: 'expired' }
 }
 
 /** Reads a live token without consuming it (e.g. Social Login tokens that a later call may still need). */
 export async function peekOneTimeToken (db: Executor, tenantId: string, purpose: TokenPurpose, token: string): Promise<OneTimeToken | undefined> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 512) return undefined
-  return db.selectFrom('one_time_tokens').selectAll()
+  return openTokenRow(await db.selectFrom('one_time_tokens').selectAll()
     .where('tenant_id', '=', tenantId).where('purpose', '=', purpose).where('token_hash', '=', hashToken(token))
     .where('consumed_at', 'is', null).where('expires_at', '>', sql<Date>`now()`)
-    .executeTakeFirst()
+    .executeTakeFirst())
 }

@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import type { Identity, NewUser, User } from '../../db/index.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import type { Executor } from './executor.ts'
+import { normalizeEmail, validEmail } from '../email-address.ts'
 import { rows, SQL } from './statements.ts'
 
 export async function getUser (db: Executor, tenantId: string, userId: string): Promise<User | undefined> {
@@ -15,8 +16,28 @@ export async function getUserByUuid (db: Executor, tenantId: string, uuid: strin
   return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('uuid', '=', uuid).executeTakeFirst()
 }
 
+/**
+ * The account whose address equals `email` once both are normalised (plugins/email-address.ts). The
+ * index lookup uses lower(), which folds more than ASCII (a stored Kelvin sign lowers to k), so the
+ * candidates are re-checked for an exact match of the normalised form.
+ */
 export async function findUserByEmail (db: Executor, tenantId: string, email: string): Promise<User | undefined> {
-  return (await rows<User>(db, SQL.userByEmail, [tenantId, email.toLowerCase()]))[0]
+  const normalized = normalizeEmail(email)
+  if (normalized === null) return undefined
+  return (await rows<User>(db, SQL.userByEmail, [tenantId, normalized])).find((u) => normalizeEmail(u.email) === normalized)
+}
+
+/** Stored users carry a valid address (case kept); an invalid one is a caller's bug (dialects validate first). */
+function withNormalizedEmail<T extends { email?: string | null }> (fields: T): T {
+  if (fields.email === undefined || fields.email === null) return fields
+  const email = validEmail(fields.email)
+  if (email === null) throw new InvalidEmailError()
+  return { ...fields, email }
+}
+
+export class InvalidEmailError extends Error {
+  readonly code = 'VST_ERR_INVALID_EMAIL'
+  constructor () { super('not exactly one valid email address (validate with normalizeEmail first)') }
 }
 
 export type UserFields = Partial<Pick<User,
@@ -28,6 +49,7 @@ export type UserFields = Partial<Pick<User,
  * them: the new account gets none. ON CONFLICT on that index alone, so an email clash still raises.
  */
 export async function createUser (db: Executor, tenantId: string, fields: UserFields): Promise<User> {
+  fields = withNormalizedEmail(fields)
   const values: NewUser = { ...fields, tenant_id: tenantId, attributes: JSON.stringify(fields.attributes ?? {}) }
   if (!values.username) return db.insertInto('users').values(values).returningAll().executeTakeFirstOrThrow()
   const created = await db.insertInto('users').values(values)
@@ -45,7 +67,7 @@ export async function findUserByUsername (db: Executor, tenantId: string, userna
 
 /** Updates a user of this tenant; `attributes` are merged into the stored ones. */
 export async function updateUser (db: Executor, tenantId: string, userId: string, fields: UserFields): Promise<User | undefined> {
-  const { attributes, ...rest } = fields
+  const { attributes, ...rest } = withNormalizedEmail(fields)
   const set: Record<string, unknown> = { ...rest, updated_at: sql`now()` }
   if (attributes) set.attributes = sql`attributes || ${JSON.stringify(attributes)}::jsonb`
   return db.updateTable('users').set(set).where('tenant_id', '=', tenantId).where('id', '=', userId)
@@ -64,6 +86,7 @@ export async function findIdentity (db: Executor, tenantId: string, providerType
 }
 
 export async function insertIdentity (db: Executor, tenantId: string, userId: string, profile: NormalizedProfile): Promise<Identity> {
+  profile = profileWithNormalizedEmail(profile)
   return db.insertInto('identities').values({
     tenant_id: tenantId,
     user_id: userId,
@@ -75,6 +98,15 @@ export async function insertIdentity (db: Executor, tenantId: string, userId: st
     email_verified: profile.emailVerified,
     profile: JSON.stringify(profile.raw ?? {})
   }).returningAll().executeTakeFirstOrThrow()
+}
+
+/**
+ * A provider profile with its address normalised; an address that is not exactly one valid address
+ * (a list, full-width, a Kelvin sign…) counts as none, and so can never be verified or link.
+ */
+export function profileWithNormalizedEmail (p: NormalizedProfile): NormalizedProfile {
+  const email = validEmail(p.email)
+  return email === p.email ? p : { ...p, email, emailVerified: email !== null && p.emailVerified }
 }
 
 /** User fields a new account takes from a provider profile. */

@@ -3,6 +3,7 @@
 import type { Queue } from 'bullmq'
 import type { Executor } from '../identity/executor.ts'
 import { emailJob, type InProcessMailRunner } from '../../workers/email.worker.ts'
+import { sealMailBodies } from './sealed.ts'
 import type { MailOutbox, OutgoingMail } from './types.ts'
 
 export type { MailOutbox, OutgoingMail } from './types.ts'
@@ -17,8 +18,7 @@ export function createMailOutbox (opts: { queue?: Queue | null, runner?: InProce
         to_address: mail.to,
         from_address: mail.from,
         subject: mail.subject,
-        text_body: mail.text,
-        html_body: mail.html ?? null
+        ...sealMailBodies(mail.tenantId, mail.text, mail.html ?? null)
       }).returning('id').executeTakeFirstOrThrow()
       return row.id
     },

@@ -14,7 +14,7 @@ const E = {
 }
 export default async function magicLinkRoutes (app: FastifyInstance, opts: ByLinkOptions): Promise<void> {
   const tenant = app.tenant
-  const linkTtl = opts.tokenTtlSeconds ?? 900
+  const linkTtl = opts.tokenTtlSeconds ?? 600
   const sessionTtl = opts.sessionTtlSeconds ?? null
   const linkFor = (token: string) => opts.linkUrl.replace('{token}', encodeURIComponent(token))
 

@@ -1,6 +1,7 @@
 // Checks every Capture login call shares (arguments, client, flow, redirect_uri, response_type), form
 // validation against the tenant's flow forms, and what a successful sign-in hands back.
 import type { User } from '../../db/index.ts'
+import { validEmail } from '../../plugins/email-address.ts'
 import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import type { UserFields } from '../../plugins/identity/users.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
@@ -71,12 +72,11 @@ export function parseBoolean (v: string | undefined): boolean {
 }
 
 export function formFields (version: FlowVersionConfig, name: string): FormFieldConfig[] {
-  const form = version.forms[name]
+  // A client-supplied name: `constructor` or `__proto__` must not find Object.prototype's members.
+  const form = Object.hasOwn(version.forms, name) ? version.forms[name] : undefined
   if (!form) throw invalidArgument('noForm', { form: name })
   return form.fields
 }
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 export interface ValidatedForm {
   /** Attribute → value of every non-empty field that is stored (confirmation fields are not). */
@@ -101,12 +101,14 @@ export function validateForm (fields: FormFieldConfig[], body: Body, alwaysRequi
     const max = field.maxLength ?? 256
     if (value.length > max) add(field.name, (l) => message(l, 'fieldTooLong', { max }))
     if (field.minLength !== undefined && value.length < field.minLength) add(field.name, (l) => message(l, 'fieldTooShort', { min: field.minLength! }))
-    if (field.attribute === 'email' && !EMAIL.test(value)) add(field.name, (l) => message(l, 'fieldEmail'))
+    // Exactly one address, NFKC-stable (plugins/email-address.ts); accounts compare its normalised form.
+    const email = field.attribute === 'email' ? validEmail(value) : null
+    if (field.attribute === 'email' && email === null) add(field.name, (l) => message(l, 'fieldEmail'))
     if (field.confirms) {
       if (body[field.confirms] !== raw) add(field.name, (l) => message(l, 'fieldConfirm'))
       continue
     }
-    values[field.attribute] = value
+    values[field.attribute] = email ?? value
   }
   return { values, problems }
 }
@@ -124,7 +126,7 @@ export function userFieldsFromForm (values: Record<string, string>): UserFields 
   const attributes: Record<string, string> = {}
   for (const [attribute, value] of Object.entries(values)) {
     if (attribute === 'password') continue
-    if (COLUMNS[attribute]) fields[COLUMNS[attribute]] = value
+    if (Object.hasOwn(COLUMNS, attribute)) fields[COLUMNS[attribute]] = value
     else attributes[attribute] = value
   }
   if (Object.keys(attributes).length > 0) fields.attributes = attributes

@@ -4,6 +4,7 @@ import type { User } from '../../db/index.ts'
 import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import type { NormalizedProfile } from '../../plugins/providers/types.ts'
 import { hashPassword } from '../../plugins/crypto.ts'
+import { normalizeEmail } from '../../plugins/email-address.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
 import { authSuccess, checkCommon, fieldFor, formFields, parseBoolean, userFieldsFromForm, validateForm } from './args.ts'
 import { CaptureError, formError, invalidArgument, invalidToken } from './errors.ts'
@@ -128,7 +129,7 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
     if (password) newUser.password_hash = await hashPassword(password)
     // The address the user confirmed in the form is the account's; it counts as verified only when the provider asserted that same address.
     const formEmail = values.email ?? null
-    const sameAsProvider = formEmail !== null && profile.email !== null && formEmail.toLowerCase() === profile.email.toLowerCase()
+    const sameAsProvider = formEmail !== null && normalizeEmail(formEmail) === normalizeEmail(profile.email)
     const resolved: NormalizedProfile = formEmail === null ? profile : { ...profile, email: formEmail, emailVerified: sameAsProvider && profile.emailVerified }
     delete newUser.email
 

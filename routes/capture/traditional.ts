@@ -40,7 +40,7 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
     const body = req.body as Body
     const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'locale', 'redirect_uri'])
     const formName = body.form || 'signInForm'
-    const fields = args.version.forms[formName]?.fields ?? (formName === 'signInForm' ? SIGN_IN_FORM : undefined)
+    const fields = (Object.hasOwn(args.version.forms, formName) ? args.version.forms[formName].fields : undefined) ?? (formName === 'signInForm' ? SIGN_IN_FORM : undefined)
     if (!fields) throw invalidArgument('noForm', { form: formName })
     const emailField = fieldFor(fields, 'email')
     const passwordField = fieldFor(fields, 'password')

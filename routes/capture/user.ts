@@ -13,7 +13,7 @@ const DOMAINS: Record<string, string> = { google: 'google.com', facebook: 'faceb
 const ENGAGE_NAMES: Record<string, string> = { google: 'Google', facebook: 'Facebook', twitter: 'Twitter', github: 'GitHub', linkedin: 'LinkedIn', oidc: 'OpenID', demo: 'Demo' }
 
 export function providerDomain (type: string, issuer: string | null): string {
-  if (DOMAINS[type]) return DOMAINS[type]
+  if (Object.hasOwn(DOMAINS, type)) return DOMAINS[type]
   try { return issuer ? new URL(issuer).host : type } catch { return type }
 }
 
@@ -65,7 +65,7 @@ export async function loadCaptureUser (identity: TenantIdentity, user: User): Pr
 /** Janrain Engage auth_info profile; absent values are left out, as Engage does. */
 export function engageProfile (p: NormalizedProfile): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    providerName: ENGAGE_NAMES[p.providerType] ?? p.providerName,
+    providerName: (Object.hasOwn(ENGAGE_NAMES, p.providerType) ? ENGAGE_NAMES[p.providerType] : p.providerName),
     identifier: identifierFor(p.providerType, p.subject, p.issuer)
   }
   if (p.email && p.emailVerified) out.verifiedEmail = p.email

@@ -12,7 +12,7 @@ export const InitBody = Type.Object({
 export type InitBodyType = Static<typeof InitBody>
 
 export const InitReply = Type.Object({
-  state: Type.String({ description: 'Opaque single-use state (24 lowercase hex characters) the frontend passes to the provider.' }),
+  state: Type.String({ description: 'Opaque single-use state (32 lowercase hex characters, 128 random bits) the frontend passes to the provider.' }),
   url: Type.String({ description: 'The provider authorization URL carrying this state, PKCE challenge and Vestibule\'s callback URL.' })
 }, { examples: [{ state: '5d5132041ad3f369443f1d7b', url: 'https://github.com/login/oauth/authorize?response_type=code&client_id=…&state=5d5132041ad3f369443f1d7b' }] })
 

@@ -15,8 +15,8 @@ export const CONFIRMATION_PURPOSE = 'oauth-confirm:confirmation'
 
 export interface ConfirmationData { provider: string, language: string, isNew: boolean }
 
-/** 96 random bits as 24 lowercase hex characters: the shape the seed shows for states and confirmations. */
-const seedToken = () => randomBytes(12).toString('hex')
+/** 128 random bits as 32 lowercase hex characters: the seed's lowercase-hex shape, longer than its 24-character examples. */
+const seedToken = () => randomBytes(16).toString('hex')
 
 export const Throttled = BareError('Too many requests from this address (only with the tenant\'s `rateLimits.login`); see Retry-After (empty body).')
 

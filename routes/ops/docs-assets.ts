@@ -17,7 +17,7 @@ export default async function docsAssets (app: FastifyInstance, opts: { base: st
   const cache = new Map<string, Promise<Buffer>>()
   app.get(`${opts.base}/:file`, { schema: { hide: true } }, async (req, reply) => {
     const file = (req.params as { file: string }).file
-    const type = TYPES[file]
+    const type = Object.hasOwn(TYPES, file) ? TYPES[file] : undefined // `constructor` is no asset
     if (!type) return reply.code(404).send({ error: 'not_found' })
     let body = cache.get(file)
     if (!body) { body = readFile(path.join(dir, file)); cache.set(file, body) }

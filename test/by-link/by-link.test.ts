@@ -72,7 +72,7 @@ t.test('magic link: mail over SMTP, login creates the user, me/ and a second log
   t.same(mail.envelopeTo, ['New.User@example.test'], 'mailed to the address asked for')
   t.equal(mail.fromAddress, 'no-reply@bl.test')
   t.equal(mail.subject, 'Your login link for Acme bl')
-  t.equal(mail.text.trim(), `Hello,\n\nUse this link to log in to Acme bl:\n\nhttps://frontend.app/auth/link/${token}\n\nThe link works once and expires in 15 minutes. If you did not ask for it, you can ignore this message.`)
+  t.equal(mail.text.trim(), `Hello,\n\nUse this link to log in to Acme bl:\n\nhttps://frontend.app/auth/link/${token}\n\nThe link works once and expires in 10 minutes. If you did not ask for it, you can ignore this message.`)
 
   const r = await login(token)
   t.equal(r.status, 200)

@@ -1,5 +1,6 @@
 // oauth-confirm: the browser round trip init → peer login page → callback → frontend redirect → login, over HTTP.
 import t from 'tap'
+import { openTokenRow } from '../../plugins/identity/tokens.ts'
 import { verifySession } from '../../plugins/identity/index.ts'
 import { build, postJson } from '../helpers/build.ts'
 import {
@@ -107,7 +108,8 @@ t.test('the state is stored hashed, bound to provider, language and PKCE verifie
   t.equal(rows.length, 1)
   t.not(rows[0].token_hash, state)
   t.notOk(JSON.stringify(rows).includes(state), 'the state appears nowhere in plain text')
-  t.match(rows[0].data, { provider: 'google', language: 'fr', codeVerifier: /^[A-Za-z0-9_-]{43}$/, nonce: /^[A-Za-z0-9_-]{22}$/ })
+  t.match(rows[0].data, { sealed: /^vst1\./ }, 'the data is sealed at rest')
+  t.match(openTokenRow(rows[0]).data, { provider: 'google', language: 'fr', codeVerifier: /^[A-Za-z0-9_-]{43}$/, nonce: /^[A-Za-z0-9_-]{22}$/ })
   const ttl = (new Date(rows[0].expires_at).getTime() - new Date(rows[0].created_at).getTime()) / 1000
   t.equal(Math.round(ttl), 600, 'stateTtlSeconds default')
 })

@@ -9,8 +9,8 @@ import { startSocialPeer, type SocialPeer } from '../peers/social-peer.ts'
 
 export const CONFIRM_URL = 'https://app.acme.test/login/callback/{confirmation}'
 export const ERROR_URL = 'https://app.acme.test/login/error'
-export const CONFIRM = /^https:\/\/app\.acme\.test\/login\/callback\/([0-9a-f]{24})$/
-export const STATE = /^[0-9a-f]{24}$/
+export const CONFIRM = /^https:\/\/app\.acme\.test\/login\/callback\/([0-9a-f]{32})$/
+export const STATE = /^[0-9a-f]{32}$/
 
 /** Tenants are reached on their own host in these tests, so the public URL (and every callback) is known up front. */
 export const publicUrl = (tenant: string) => `http://${tenant}.id.test`

@@ -26,14 +26,22 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
     await consumeOneTimeToken(db, 'a', 'authorization-code', recent.token)
     await db.updateTable('one_time_tokens').set({ expires_at: sql`now() - interval '1 minute'` }).where('id', '=', recent.row.id).execute()
 
+    // Outbox: two rows sent 8 days ago go; one sent an hour ago and one never sent (still owed) stay.
+    const mail = (subject: string, sentAgo: string | null, createdAgo = '8 days') => db.insertInto('email_outbox').values({
+      tenant_id: 'a', to_address: 'c@x.test', from_address: 'n@x.test', subject, text_body: '',
+      created_at: sql`now() - ${createdAgo}::interval`, sent_at: sentAgo === null ? null : sql`now() - ${sentAgo}::interval`
+    }).execute()
+    await mail('old-1', '8 days'); await mail('old-2', '8 days'); await mail('recent', '1 hour'); await mail('unsent', null)
+
     const r = await cleanupExpired(db, { batchSize: 10, pauseMs: 0 })
-    t.same(r, { oneTimeTokens: 23, sessions: 2, batches: 6 }, '10 + 10 + 3 + 0 tokens, then 2 + 0 sessions')
+    t.same(r, { oneTimeTokens: 23, sessions: 2, outbox: 2, batches: 8 }, '10 + 10 + 3 + 0 tokens, then 2 + 0 sessions, then 2 + 0 outbox rows')
+    t.same((await db.selectFrom('email_outbox').select('subject').orderBy('id').execute()).map((x) => x.subject), ['recent', 'unsent'], 'sent rows past retention go; recent and unsent ones stay')
 
     const left = await db.selectFrom('one_time_tokens').select('purpose').orderBy('id').execute()
     t.same(left.map((x) => x.purpose), ['magic-link', 'authorization-code'])
     t.ok(await verifySession(db, 'a', ['token'], liveSession.token), 'a live session survives')
     t.ok(await verifySession(db, 'a', ['access'], liveAccess.token), 'an unexpired access token survives')
     t.ok((await consumeOneTimeToken(db, 'a', 'magic-link', live.token)).ok, 'a live token still works')
-    t.same(await cleanupExpired(db, { batchSize: 10, pauseMs: 0 }), { oneTimeTokens: 0, sessions: 0, batches: 2 }, 'nothing left to do: one empty batch per table')
+    t.same(await cleanupExpired(db, { batchSize: 10, pauseMs: 0 }), { oneTimeTokens: 0, sessions: 0, outbox: 0, batches: 3 }, 'nothing left to do: one empty batch per table')
   })
 }
