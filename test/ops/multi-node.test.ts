@@ -1,6 +1,7 @@
 // Several app and worker processes sharing one PostgreSQL and one Redis, nothing else: one user's
 // magic-link flow crosses nodes, the mail is delivered once by whichever worker takes it, a token
 // issued on one node works on the other, and a logout on one is seen by the other at once.
+import { randomBytes } from 'node:crypto'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -36,7 +37,9 @@ t.test('two app processes and two workers serve one user\'s flow', async (t) => 
   writeFileSync(path.join(dir, 'multi.json'), JSON.stringify(tenantDoc('multi', {
     clients: [{ id: 'multi-client' }], dialects: { 'by-link': { linkUrl: 'https://multi.app/l/{token}' } }
   })))
+  // Every process of one deployment shares the sealing key (outbox bodies sealed by a server, opened by a worker).
   const shared = {
+    VESTIBULE_SECRET_KEY: randomBytes(32).toString('base64'),
     NODE_ENV: 'production', DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: uniqueName('vstnodes'), SMTP_URL: smtp.url, TENANTS_DIR: dir, TENANTS_WATCH: '0', LOG_LEVEL: 'info', HOST: '127.0.0.1'
   }

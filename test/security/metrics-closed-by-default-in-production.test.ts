@@ -1,5 +1,6 @@
 // /metrics lists every tenant (request counters by tenant): a production server serves it only to a scraper with
 // METRICS_TOKEN, on every host, tenant hosts included; without a token it refuses and says so in the log.
+import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,7 +21,7 @@ writeFileSync(path.join(dir, 'secret-tenant.json'), JSON.stringify(tenantDoc('se
 async function serve (t: any, env: Record<string, string>): Promise<{ url: string, log: () => string }> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts', 'serve'], {
-    env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, REDIS_URL: '', METRICS_TOKEN: '', TENANTS_DIR: dir, TENANTS_WATCH: '0', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: { ...process.env, NODE_ENV: 'production', VESTIBULE_SECRET_KEY: randomBytes(32).toString('base64'), DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, REDIS_URL: '', METRICS_TOKEN: '', TENANTS_DIR: dir, TENANTS_WATCH: '0', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

@@ -60,7 +60,9 @@ t.test('a dump of every table holds no redeemable secret', async (t) => {
   const start2 = await c.call(at(`/social/twitter/start?token_url=${encodeURIComponent(TOKEN_URL)}`))
   const rt = new URL(String(start2.headers.location)).searchParams.get('oauth_token')!
   const approved = await peers.twitter.authorize(rt, 'alice')
-  const back = await c.call(at(`/social/twitter/callback${new URL(approved.redirect).search}`))
+  // The browser that started the flow brings its binding cookie back (login CSRF protection).
+  const binding = ([] as string[]).concat(start2.headers['set-cookie'] ?? []).map((v) => v.split(';')[0]).join('; ')
+  const back = await c.call(at(`/social/twitter/callback${new URL(approved.redirect).search}`), { headers: { cookie: binding } })
   t.equal(back.status, 302)
   keep('Capture Social Login token', new URL(String(back.headers.location)).searchParams.get('token'))
 
