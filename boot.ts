@@ -16,7 +16,7 @@ interface Errno { code?: string, errno?: number, syscall?: string, address?: str
  */
 export function describeBootError (err: unknown, ctx: { port?: number, host?: string, databaseUrl?: string, tenantsDir?: string } = {}): string {
   if (err instanceof BootError) return err.message
-  const e = (err ?? {}) as Errno
+  const e = rootCause(err)
   const msg = String(e.message ?? err).split('\n')[0]
   const db = ctx.databaseUrl ? ` (DATABASE_URL ${redactUrl(ctx.databaseUrl)})` : ''
   switch (e.code) {
@@ -39,6 +39,18 @@ export function describeBootError (err: unknown, ctx: { port?: number, host?: st
       return `the database does not exist${db}: ${msg}; create it (createdb) or fix DATABASE_URL`
   }
   return msg
+}
+
+/** The error that carries a code: through `cause` (a failed migration wraps the driver's) and AggregateError (a host with several addresses). */
+function rootCause (err: unknown): Errno {
+  let e = err as (Errno & { cause?: unknown, errors?: unknown[] }) | undefined
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e.code) return e
+    if (Array.isArray(e.errors) && e.errors.length) e = e.errors[0] as typeof e
+    else if (e.cause) e = e.cause as typeof e
+    else break
+  }
+  return (err ?? {}) as Errno
 }
 
 /** A postgres:// URL with its password hidden, for messages. */
