@@ -45,7 +45,12 @@ function fail (message: string): never {
   process.exit(1)
 }
 
-const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: REDACT })
+// Readable lines for a person at a terminal (pino-pretty), JSON for everything else; LOG_FORMAT=json|pretty decides instead.
+const pretty = process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : Boolean(process.stdout.isTTY) && !env.production
+const logOptions = { level: process.env.LOG_LEVEL ?? 'info', redact: REDACT }
+const log = pretty
+  ? pino(logOptions, (await import('pino-pretty')).default({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }))
+  : pino(logOptions)
 const [command = 'serve', sub, arg] = process.argv.slice(2)
 
 if (!Number.isInteger(env.port) || env.port < 0 || env.port > 65535) fail(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`)
@@ -91,7 +96,8 @@ async function serve (): Promise<void> {
     // With Redis, production runs `npm run worker` separately; development keeps one process.
     runWorkers: env.runWorkers !== undefined ? env.runWorkers === '1' || env.runWorkers === 'true' : !env.production,
     logger: log as never,
-    demoPages: !env.production
+    demoPages: !env.production,
+    logMailLinks: !env.production
   })
   const url = await app.listen({ port: env.port, host: env.host })
   const demoIdp = env.production || process.env.DEMO_IDP === '0' ? null : await startDemoIdpFor(app)
@@ -166,7 +172,7 @@ async function worker (): Promise<void> {
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
   checkDatabaseUrl(env.databaseUrl)
   const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
-  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log })
+  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production })
   const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8), observe: observeJob })
   log.info('worker started: email delivery, token cleanup, outbox relay')
   // A worker has no HTTP server of its own; METRICS_PORT gives Prometheus its job counters.

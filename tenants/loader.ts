@@ -69,6 +69,9 @@ export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv 
   if (errors.length) return { errors }
   const config = withDefaults as TenantConfig
   errors.push(...crossChecks(file, config))
+  if (!errors.length && env.NODE_ENV === 'production' && env.VESTIBULE_ALLOW_DEMO !== '1' && isDemo(config)) {
+    errors.push({ file, path: '', message: 'the demo tenant (placeholder secrets, the local demo identity provider) is not served with NODE_ENV=production; point TENANTS_DIR at your own tenant files, or set VESTIBULE_ALLOW_DEMO=1 to serve it anyway' })
+  }
   return errors.length ? { errors } : { config, errors }
 }
 
@@ -97,6 +100,11 @@ function * explain (errors: Iterable<ValueError>): Generator<{ path: string, mes
     }
     yield * explain(best)
   }
+}
+
+/** The quickstart's tenant: id `demo`, or a provider of the local `demo` type. */
+function isDemo (c: TenantConfig): boolean {
+  return c.id === 'demo' || Object.values(c.providers).some((p) => p.type === 'demo')
 }
 
 /** The values of a union of literals (`linking`, a provider `type`), else undefined. */
