@@ -3,7 +3,7 @@
 // (a duration @fastify/rate-limit cannot read, a link template without `{token}`, a URL that is not one
 // are refused with their JSON path). Also the editor schema: draft-07, grammars as patterns, `${VAR}`
 // accepted wherever the loader substitutes it, fields with defaults not required.
-import { Value } from '@sinclair/typebox/value'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import { parse as parseDuration } from '@lukeed/ms'
 import addressparser from 'nodemailer/lib/addressparser'
@@ -40,6 +40,7 @@ const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
 const DURATION_UNITS = ['milliseconds', 'millisecond', 'msecs', 'msec', 'ms', 'seconds', 'second', 'secs', 'sec', 's',
   'minutes', 'minute', 'mins', 'min', 'm', 'hours', 'hour', 'hrs', 'hr', 'h', 'days', 'day', 'd', 'weeks', 'week', 'wks', 'wk', 'w', 'years', 'year', 'yrs', 'yr', 'y']
 
+const HOSTNAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`)
 const DURATION = new RegExp(`^(?=[^1-9]*[1-9])(?:[0-9]+|[0-9]*\\.[0-9]+) *(?:${DURATION_UNITS.map(anyCase).join('|')})?$`)
 
 const GRAMMARS: Record<GrammarName, Grammar> = {
@@ -55,7 +56,7 @@ const GRAMMARS: Record<GrammarName, Grammar> = {
   },
   hostname: {
     expected: () => 'a host name without scheme, port or path, e.g. `acme.id.example.com`',
-    check: (v) => v.length <= 253 && new RegExp(`^${LABEL}(?:\\.${LABEL})*$`).test(v) ? null : (/[:/]/.test(v) ? 'is not a host name (no scheme, port or path here)' : 'is not a host name'),
+    check: (v) => v.length <= 253 && HOSTNAME.test(v) ? null : (/[:/]/.test(v) ? 'is not a host name (no scheme, port or path here)' : 'is not a host name'),
     pattern: () => `^${LABEL}(?:\\.${LABEL})*$`
   },
   locale: {
@@ -153,6 +154,18 @@ function templateProblem (v: string, s: GrammarSchema): string | null {
   return null
 }
 
+// Checks are pure: a value seen before (a locale, a shared endpoint in 10,000 files) is not parsed again.
+const memo = new Map<string, string | null>()
+function memoCheck (g: Grammar, value: string, schema: GrammarSchema): string | null {
+  const key = `${schema.grammar}\u0000${schema.tokens?.join(',') ?? ''}\u0000${schema.requiredTokens?.join(',') ?? ''}\u0000${value}`
+  let r = memo.get(key)
+  if (r === undefined) {
+    if (memo.size >= 100_000) memo.clear()
+    memo.set(key, r = g.check(value, schema))
+  }
+  return r
+}
+
 export function grammarOf (name: string): Grammar | undefined {
   return (GRAMMARS as Record<string, Grammar>)[name]
 }
@@ -162,7 +175,7 @@ export function grammarNames (): string[] { return Object.keys(GRAMMARS) }
 export function grammarMessage (schema: GrammarSchema, value: string): string | null {
   const g = grammarOf(schema.grammar)
   if (!g) throw new Error(`unknown grammar ${schema.grammar}`)
-  const problem = g.check(value, schema)
+  const problem = memoCheck(g, value, schema)
   return problem === null ? null : `${JSON.stringify(value)} ${problem}; expected ${g.expected(schema)}`
 }
 
@@ -182,6 +195,14 @@ function hasGrammar (s: any): boolean {
   return v
 }
 
+// Union members are told apart by a compiled check (the loader walks 10,000 files at boot).
+const checks = new WeakMap<object, TypeCheck<TSchema>>()
+function compiled (s: TSchema): TypeCheck<TSchema> {
+  let c = checks.get(s)
+  if (!c) checks.set(s, c = TypeCompiler.Compile(s))
+  return c
+}
+
 const pointer = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1')
 
 /** Every grammar failure in `value` (already checked against `schema`'s structure), with its JSON path. */
@@ -199,7 +220,7 @@ function walk (s: any, v: unknown, p: string, out: Array<{ path: string, message
     return
   }
   if (s.anyOf) {
-    const member = s.anyOf.find((m: TSchema) => Value.Check(m, v))
+    const member = s.anyOf.find((m: TSchema) => compiled(m).Check(v))
     if (member) walk(member, v, p, out)
     return
   }

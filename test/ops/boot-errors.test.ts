@@ -10,6 +10,8 @@ import t from 'tap'
 import { TEST_DATABASE_URL, tenantDoc } from '../helpers/build.ts'
 import { freePort } from '../helpers/redis.ts'
 
+t.setTimeout(300_000) // several real processes start in turn; a loaded 2-core machine takes a while
+
 interface Run { code: number | null, stdout: string, stderr: string }
 
 function run (cmd: string, args: string[], env: Record<string, string>, opts: SpawnOptions = {}): Promise<Run> {

@@ -7,6 +7,8 @@ import path from 'node:path'
 import t from 'tap'
 import { freePort } from '../helpers/redis.ts'
 
+t.setTimeout(300_000) // several real processes start in turn; a loaded 2-core machine takes a while
+
 const hasScript = await new Promise<boolean>((resolve) => execFile('script', ['--version'], (err) => resolve(!err)))
 
 async function startOutput (tty: boolean, extra: Record<string, string> = {}): Promise<string> {

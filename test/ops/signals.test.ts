@@ -9,6 +9,8 @@ import t from 'tap'
 import { TEST_DATABASE_URL, tenantDoc, uniqueName } from '../helpers/build.ts'
 import { freePort } from '../helpers/redis.ts'
 
+t.setTimeout(300_000) // several real processes start in turn; a loaded 2-core machine takes a while
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function schemaUrl (t: any): Promise<string> {
