@@ -2,6 +2,7 @@
 // Tests and server.ts both use it; server.ts only adds the process concerns (listen, signals).
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { Queue } from 'bullmq'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -9,7 +10,7 @@ import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db/index.ts'
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
-import { observeJob, setQueueDepthSource } from './plugins/metrics.ts'
+import { observeJob, setQueueDepthSource, tenantFiles } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import securityHeaders, { PAGE_CSP } from './plugins/security-headers.ts'
 import ops from './routes/ops/index.ts'
@@ -63,6 +64,8 @@ export interface AppOptions {
   schedule?: Partial<Schedule>
   /** Serve the quickstart's pages for the `demo` tenant at /_vestibule/demo (development only). */
   demoPages?: boolean
+  /** Development: the local outbox logs the links of the mail it writes (server.ts: not in production). */
+  logMailLinks?: boolean
   /** Tenant ids whose instances are built at start instead of on first request. */
   eagerTenants?: string[]
 }
@@ -109,7 +112,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     let redis: Redis | null = null
     let queue: Queue | null = null
     let runner: InProcessMailRunner | null = null
-    const transport: MailTransport = createMailTransport({ smtpUrl: opts.smtpUrl, outboxDir: opts.outboxDir, log })
+    const transport: MailTransport = createMailTransport({ smtpUrl: opts.smtpUrl, outboxDir: opts.outboxDir, log, logLinks: opts.logMailLinks })
     closers.unshift(() => transport.close())
     if (opts.redisUrl) {
       // Producers fail fast (no offline queue): a request must not hang on Redis; the outbox relay covers it.
@@ -149,7 +152,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     await opsApp.register(securityHeaders, { csp: PAGE_CSP })
     const checks: Record<string, () => Promise<unknown>> = { database: () => ping(db.db) }
     if (redis) checks.redis = () => redis!.ping()
-    await opsApp.register(ops, { checks, metricsToken: opts.metricsToken, metricsOpen: opts.metricsOpen })
+    await opsApp.register(ops, { checks, metricsToken: opts.metricsToken, metricsOpen: opts.metricsOpen, tenants: () => tenantReport() })
     await opsApp.register(docsAssets, { base: DOCS_ASSETS_PREFIX })
     if (queue && opts.admin) {
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis!, prefix: redisPrefix })
@@ -165,6 +168,10 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     closers.unshift(() => router.close())
 
     const tenantErrors: TenantError[] = []
+    const tenantReport = () => ({
+      served: router.ids().length,
+      refused: [...new Map(tenantErrors.map((e) => [`${e.file} ${e.path}`, { file: path.basename(e.file), path: e.path || '/' }])).values()]
+    })
     if (opts.tenants) {
       for (const [i, doc] of opts.tenants.entries()) {
         const res = parseTenant(`inline[${i}]`, JSON.stringify(doc))
@@ -179,12 +186,14 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
         await redis.publish(reloadChannel, String(process.pid)).catch((err: Error) => log.warn({ err: err.message }, 'could not tell other nodes to reload tenants'))
       }
       const { tenants, errors } = await loadTenantDir(opts.tenantsDir)
+      const wasRefused = new Set(tenantErrors.map((e) => e.file))
       const seen = new Set<string>()
       for (const t of tenants) {
         seen.add(t.config.id)
         try {
           const r = await router.upsert(t.config, t.file)
           if (r !== 'unchanged') log.info({ tenant: t.config.id, file: t.file }, `tenant ${r}`)
+          else if (wasRefused.has(t.file)) log.info({ tenant: t.config.id, file: t.file }, 'tenant file is valid again; serving it')
         } catch (err) {
           errors.push({ file: t.file, path: '', message: `cannot build: ${(err as Error).message}` })
         }
@@ -197,6 +206,8 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       }
       for (const e of errors) log.error({ file: e.file, path: e.path }, `tenant refused: ${formatTenantError(e)}`)
       tenantErrors.splice(0, tenantErrors.length, ...errors)
+      tenantFiles.set({ state: 'served' }, tenants.length)
+      tenantFiles.set({ state: 'refused' }, badFiles.size)
       return errors
     }
     await reloadTenants()
@@ -210,7 +221,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     }
     if (opts.eagerTenants?.length) await router.warm(opts.eagerTenants)
     const demo = opts.demoPages ? router.get('demo') : undefined
-    if (demo && demo.clients[0]) await opsApp.register(demoPages, { clientKey: demo.clients[0].id })
+    if (demo && demo.clients[0]) await opsApp.register(demoPages, { clientKey: demo.clients[0].id, tenant: demo })
     await opsApp.ready()
 
     const server = http.createServer({ keepAliveTimeout: 72_000 }, router.handle)

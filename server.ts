@@ -1,6 +1,8 @@
 // Process entry: `serve` (default), `worker`, `migrate`, `tenants check [dir]`, `openapi --tenant <id>`.
 // Reads the environment once, builds through app.ts, and owns signals and the one shutdown path.
-import { watch, writeFileSync } from 'node:fs'
+import { statSync, watch, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import http from 'node:http'
 import closeWithGrace from 'close-with-grace'
@@ -16,6 +18,7 @@ import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
 import { startWorkers } from './workers/index.ts'
 import { createMailTransport } from './workers/mail-transport.ts'
 import { keyRingFromEnv } from './plugins/crypto.ts'
+import { BootError, checkDatabaseUrl, describeBootError, watchParent } from './boot.ts'
 
 const env = {
   port: Number(process.env.PORT ?? 3000),
@@ -53,21 +56,31 @@ function fail (message: string): never {
   process.exit(1)
 }
 
-const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: REDACT })
+// Readable lines for a person at a terminal (pino-pretty), JSON for everything else; LOG_FORMAT=json|pretty decides instead.
+const pretty = process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : Boolean(process.stdout.isTTY) && !env.production
+const logOptions = { level: process.env.LOG_LEVEL ?? 'info', redact: REDACT }
+const log = pretty
+  ? pino(logOptions, (await import('pino-pretty')).default({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }))
+  : pino(logOptions)
 const [command = 'serve', sub, arg] = process.argv.slice(2)
 
 if (!Number.isInteger(env.port) || env.port < 0 || env.port > 65535) fail(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`)
 
-switch (command) {
-  case 'serve': await serve(); break
-  case 'worker': await worker(); break
-  case 'migrate': await migrate(); break
-  case 'openapi': await openapi(process.argv.slice(3)); break
-  case 'tenants':
-    if (sub !== 'check') fail('usage: server.ts tenants check [dir]')
-    await tenantsCheck(arg ?? env.tenantsDir)
-    break
-  default: fail(`unknown command ${JSON.stringify(command)}: use serve | worker | migrate | tenants check [dir] | openapi --tenant <id> [--out file]`)
+try {
+  switch (command) {
+    case 'serve': await serve(); break
+    case 'worker': await worker(); break
+    case 'migrate': await migrate(); break
+    case 'openapi': await openapi(process.argv.slice(3)); break
+    case 'tenants':
+      if (sub !== 'check') fail('usage: server.ts tenants check [dir]')
+      await tenantsCheck(arg ?? env.tenantsDir)
+      break
+    default: fail(`unknown command ${JSON.stringify(command)}: use serve | worker | migrate | tenants check [dir] | openapi --tenant <id> [--out file]`)
+  }
+} catch (err) {
+  // A failure at start is one line saying what is wrong and what to do; the stack helps nobody here.
+  fail(`${command}: ${describeBootError(err, { port: env.port, host: env.host, databaseUrl: env.databaseUrl, tenantsDir: env.tenantsDir })}`)
 }
 
 async function serve (): Promise<void> {
@@ -76,6 +89,10 @@ async function serve (): Promise<void> {
   // process's own addresses when the operator set none, so PORT=4000 npm start keeps the demo working.
   process.env.PUBLIC_BASE_URL ||= env.publicBaseUrl ?? `http://${env.host}:${env.port}`
   process.env.DEMO_IDP_URL ||= `http://127.0.0.1:${process.env.DEMO_IDP_PORT ?? 3001}`
+  checkDatabaseUrl(env.databaseUrl)
+  checkTenantsDir(env.tenantsDir)
+  // Before the database opens: a second start on a taken port says so, and touches no data.
+  await assertPortFree(env.port, env.host)
   const app = await buildApp({
     databaseUrl: env.databaseUrl,
     dataDir: `${env.dataDir}/pglite`,
@@ -93,7 +110,8 @@ async function serve (): Promise<void> {
     // With Redis, production runs `npm run worker` separately; development keeps one process.
     runWorkers: env.runWorkers !== undefined ? env.runWorkers === '1' || env.runWorkers === 'true' : !env.production,
     logger: log as never,
-    demoPages: !env.production
+    demoPages: !env.production,
+    logMailLinks: !env.production
   })
   if (env.production && !process.env.METRICS_TOKEN) {
     log.warn(process.env.METRICS_ALLOW_UNAUTHENTICATED === '1'
@@ -116,11 +134,29 @@ async function serve (): Promise<void> {
   if (process.env.TENANTS_WATCH !== '0') {
     try { watch(env.tenantsDir, { persistent: false }, () => reload('file change')) } catch (err) { log.warn({ err }, 'cannot watch the tenants folder; use SIGHUP to reload') }
   }
-  closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000) }, async ({ signal, err }) => {
+  // SIGHUP reloads (above), so it is not one of the shutdown signals.
+  const grace = closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000), skip: ['SIGHUP'] }, async ({ signal, err, manual }) => {
     if (err) log.error({ err }, 'shutting down after an error')
-    else log.info({ signal }, 'shutting down')
+    else log.info({ signal: signal ?? (manual ? 'parent exited' : undefined) }, 'shutting down')
     await app.close()
     await demoIdp?.close()
+  })
+  watchParent(() => { log.warn({ ppid: process.ppid }, 'the parent process exited (was npm stopped?); shutting down'); void grace.close() })
+}
+
+function checkTenantsDir (dir: string): void {
+  let ok = false
+  try { ok = statSync(dir).isDirectory() } catch { /* reported below */ }
+  if (!ok) throw new BootError(`TENANTS_DIR ${JSON.stringify(dir)} is not a folder${path.isAbsolute(dir) ? '' : ` (relative to ${process.cwd()})`}; create it or point TENANTS_DIR at the folder of tenant files`)
+}
+
+/** Fails with EADDRINUSE (described by describeBootError) when something already listens on the port. */
+function assertPortFree (port: number, host: string): Promise<void> {
+  if (port === 0) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()))
   })
 }
 
@@ -154,8 +190,9 @@ async function startDemoIdpFor (app: Awaited<ReturnType<typeof buildApp>>): Prom
 async function worker (): Promise<void> {
   requireSecretKeys()
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
+  checkDatabaseUrl(env.databaseUrl)
   const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
-  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log })
+  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production })
   const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8), observe: observeJob })
   log.info('worker started: email delivery, token cleanup, outbox relay')
   // A worker has no HTTP server of its own; METRICS_PORT gives Prometheus its job counters.
@@ -166,17 +203,21 @@ async function worker (): Promise<void> {
       registry.metrics().then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body), () => res.writeHead(500).end())
     }).listen(Number(process.env.METRICS_PORT), env.host)
   }
-  closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 30_000) }, async ({ signal, err }) => {
+  // A worker reads no tenant files: SIGHUP is logged and otherwise ignored (not a shutdown).
+  process.on('SIGHUP', () => log.info('SIGHUP: a worker has no tenant config to reload'))
+  const grace = closeWithGrace({ delay: Number(process.env.SHUTDOWN_GRACE_MS ?? 30_000), skip: ['SIGHUP'] }, async ({ signal, err, manual }) => {
     if (err) log.error({ err }, 'worker shutting down after an error')
-    else log.info({ signal }, 'worker shutting down')
+    else log.info({ signal: signal ?? (manual ? 'parent exited' : undefined) }, 'worker shutting down')
     metricsServer?.close()
     await workers.close()
     transport.close()
     await db.close()
   })
+  watchParent(() => { log.warn({ ppid: process.ppid }, 'the parent process exited; worker shutting down'); void grace.close() })
 }
 
 async function migrate (): Promise<void> {
+  checkDatabaseUrl(env.databaseUrl)
   const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
   try {
     const ran = await migrateToLatest(db.db)

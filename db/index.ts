@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely'
 import pg from 'pg'
 import type { Database } from './database.ts'
+import { lockDataDir } from './pglite-lock.ts'
 
 export type { Database } from './database.ts'
 export * from './database.ts'
@@ -55,11 +56,13 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
   const { PGliteDialect } = await import('kysely-pglite-dialect')
   const dataDir = opts.dataDir ?? '.data/pglite'
   if (!dataDir.includes('://')) await fs.mkdir(dataDir, { recursive: true })
+  // PGlite is single-process: a second process refuses the folder instead of aborting inside it.
+  const unlock = dataDir.includes('://') ? () => {} : lockDataDir(dataDir)
   const client = new PGlite(dataDir, {
     // Same shapes as node-postgres: int8 stays a string (ids), timestamptz becomes Date.
     parsers: { [types.INT8]: (v: string) => v }
   })
-  await client.waitReady
+  await client.waitReady.catch((err) => { unlock(); throw err })
   if (opts.schema) {
     await client.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"; SET search_path TO "${opts.schema}"`)
   }
@@ -68,7 +71,7 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
     db,
     engine: 'pglite',
     schema: opts.schema,
-    async close () { await db.destroy(); if (!client.closed) await client.close() }
+    async close () { await db.destroy(); if (!client.closed) await client.close(); unlock() }
   }
 }
 
@@ -103,7 +106,7 @@ export async function migrateToLatest (db: Kysely<Database>, schema?: string): P
   }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')
-    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? error}`)
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? error}`, { cause: error })
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }

@@ -52,6 +52,13 @@ export function setQueueDepthSource (source: () => Promise<Array<{ queue: string
   })
 }
 
+export const tenantFiles = new Gauge({
+  name: 'vestibule_tenant_files',
+  help: 'Tenant files at the last (re)load of the tenants folder, by state: served, or refused (invalid; a refused file\'s tenant keeps its last good config, if it had one).',
+  labelNames: ['state'] as const,
+  registers: [registry]
+})
+
 export function observeJob (queue: string, outcome: 'completed' | 'failed'): void {
   jobs.inc({ queue, outcome })
 }

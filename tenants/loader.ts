@@ -3,12 +3,14 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { ValueError } from '@sinclair/typebox/errors'
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
+import type { TSchema } from '@sinclair/typebox'
 import YAML from 'yaml'
 import type { TenantDocument } from '../plugins/dialect.ts'
 import { createProviderRegistry, ProviderConfigError } from '../plugins/providers/index.ts'
-import { dialectManifests, registryVersion } from './dialects.ts'
+import { dialectManifests, dialectNames, registryVersion } from './dialects.ts'
+import { grammarErrors } from './grammar.ts'
 import { tenantSchema, type TenantConfig } from './schema.ts'
 
 export interface TenantError { file: string, path: string, message: string }
@@ -62,8 +64,14 @@ export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv 
     if (errors.length >= 20) break
   }
   if (errors.length) return { errors }
+  // Strings with a grammar (URLs, templates, durations, addresses…) parse now, not at request time.
+  for (const e of grammarErrors(tenantSchema(), withDefaults).slice(0, 20)) errors.push({ file, ...e })
+  if (errors.length) return { errors }
   const config = withDefaults as TenantConfig
   errors.push(...crossChecks(file, config))
+  if (!errors.length && env.NODE_ENV === 'production' && env.VESTIBULE_ALLOW_DEMO !== '1' && isDemo(config)) {
+    errors.push({ file, path: '', message: 'the demo tenant (placeholder secrets, the local demo identity provider) is not served with NODE_ENV=production; point TENANTS_DIR at your own tenant files, or set VESTIBULE_ALLOW_DEMO=1 to serve it anyway' })
+  }
   return errors.length ? { errors } : { config, errors }
 }
 
@@ -74,18 +82,91 @@ export function parseTenant (file: string, text: string, env: NodeJS.ProcessEnv 
  */
 function * explain (errors: Iterable<ValueError>): Generator<{ path: string, message: string }> {
   for (const e of errors) {
+    const choices = literals(e.schema)
+    if (choices) { yield { path: e.path, message: `${JSON.stringify(e.value)} is not one of ${choices.map((c) => JSON.stringify(c)).join(', ')}` }; continue }
     const variants = (e.errors ?? []).map((it) => [...it])
-    if (variants.length === 0) { yield e; continue }
+    if (variants.length === 0) { yield { path: e.path, message: word(e) }; continue }
     const typeMatches = variants.filter((v) => !v.some((x) => x.path === `${e.path}/type`))
     const pool = typeMatches.length > 0 ? typeMatches : variants
     const best = pool.reduce((a, b) => (b.length < a.length ? b : a))
     if (best.length === 0 || typeMatches.length === 0) {
       const t = (e.value as { type?: unknown } | null)?.type
-      yield { path: `${e.path}${t === undefined ? '' : '/type'}`, message: t === undefined ? e.message : `unknown type ${JSON.stringify(t)}` }
+      const types = (e.schema.anyOf as TSchema[] | undefined ?? []).flatMap((m) => literals(m.properties?.type) ?? [])
+      yield {
+        path: `${e.path}${t === undefined ? '' : '/type'}`,
+        message: t === undefined ? word(e) : `unknown type ${JSON.stringify(t)}${types.length ? `; the types are ${types.join(', ')}` : ''}`
+      }
       continue
     }
     yield * explain(best)
   }
+}
+
+/** The quickstart's tenant: id `demo`, or a provider of the local `demo` type. */
+function isDemo (c: TenantConfig): boolean {
+  return c.id === 'demo' || Object.values(c.providers).some((p) => p.type === 'demo')
+}
+
+/** The values of a union of literals (`linking`, a provider `type`), else undefined. */
+function literals (schema: TSchema | undefined): Array<string | number | boolean> | undefined {
+  if (!schema) return undefined
+  if (schema.const !== undefined) return [schema.const]
+  const members = schema.anyOf as TSchema[] | undefined
+  return members?.length && members.every((m) => m.const !== undefined) ? members.map((m) => m.const) : undefined
+}
+
+/** A TypeBox error in an operator's words: what the field is, never the regex it failed. */
+function word (e: ValueError): string {
+  const key = e.path.split('/').pop()!.replace(/~1/g, '/').replace(/~0/g, '~')
+  switch (e.type) {
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const parent = e.path.slice(0, e.path.lastIndexOf('/'))
+      if (parent === '/dialects') {
+        const names = dialectNames()
+        const near = nearest(key, names)
+        return `unknown dialect ${JSON.stringify(key)}${near ? `; did you mean ${JSON.stringify(near)}? The dialects are` : '; the dialects are'} ${names.join(', ')}`
+      }
+      const known = Object.keys((e.schema.properties ?? {}) as object)
+      const near = nearest(key, known)
+      return `unknown key ${JSON.stringify(key)}${near ? `; did you mean ${JSON.stringify(near)}?` : known.length ? ` (the keys here are ${known.join(', ')})` : ''}`
+    }
+    case ValueErrorType.ObjectRequiredProperty: {
+      const description = (e.schema as TSchema & { description?: string }).description
+      return `is required${description ? ` (${description.replace(/\.$/, '')})` : ''}`
+    }
+    case ValueErrorType.StringPattern: case ValueErrorType.StringFormat: {
+      const description = (e.schema as TSchema & { description?: string }).description
+      return `${JSON.stringify(e.value)} does not have the expected form${description ? `: ${description}` : ''}`
+    }
+    default: return e.message
+  }
+}
+
+/** The known name a typo most likely meant: same letters ignoring case and separators, or an edit or two away. */
+export function nearest (name: string, known: string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '')
+  const exact = known.find((k) => norm(k) === norm(name))
+  if (exact) return exact
+  const limit = name.length <= 4 ? 1 : 2
+  let best: { k: string, d: number } | undefined
+  for (const k of known) {
+    const d = distance(norm(name), norm(k))
+    if (d <= limit && (!best || d < best.d)) best = { k, d }
+  }
+  return best?.k
+}
+
+function distance (a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]++
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = cur
+    }
+  }
+  return row[b.length]
 }
 
 /** Reads every tenant file in `dir`; a bad file is reported and skipped, the others load. */

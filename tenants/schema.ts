@@ -7,18 +7,19 @@ import { ProviderConfigSchema } from '../plugins/providers/schema.ts'
 import {
   ClientBaseFields, CorsSchema, EmailSchema, LinkingSchema, LocaleSchema, RateLimitsSchema
 } from '../plugins/tenant/schema-parts.ts'
+import { Grammar, Url } from '../plugins/tenant/strings.ts'
 import { dialectManifests, registryVersion } from './dialects.ts'
 
 const head = {
   $schema: Type.Optional(Type.String({ description: 'Path to tenant.schema.json, for editors.' })),
-  id: Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$', description: 'Tenant id, [a-z0-9-]; the tenant is served under /t/<id>.' }),
-  hosts: Type.Array(Type.String({ pattern: '^[A-Za-z0-9.-]+$' }), { default: [], description: 'Host names (no port) whose root paths serve this tenant; matched case-insensitively.' }),
-  publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^?#]*[^/?#]$', description: 'Base URL for callback URLs Vestibule builds, without a trailing slash. Default: PUBLIC_BASE_URL + /t/<id>.' })),
-  frontendUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'The operator app\'s own URL (informational; dialect URLs are configured per dialect).' })),
+  id: Grammar('tenant-id', { description: 'Tenant id: lowercase letters, digits and dashes, at most 64 characters; the tenant is served under /t/<id>.' }),
+  hosts: Type.Array(Grammar('hostname'), { default: [], description: 'Host names (no port) whose root paths serve this tenant; matched case-insensitively.' }),
+  publicUrl: Type.Optional(Grammar('base-url', { description: 'Base URL for callback URLs Vestibule builds, without a trailing slash. Default: PUBLIC_BASE_URL + /t/<id>.' })),
+  frontendUrl: Type.Optional(Url({ description: 'The operator app\'s own URL (informational; dialect URLs are configured per dialect).' })),
   locales: Type.Array(LocaleSchema, { minItems: 1, default: ['en-US'], description: 'Locales this tenant serves.' }),
-  defaultLocale: Type.String({ default: 'en-US', description: 'Locale used when a request names none; must be one of `locales`.' }),
+  defaultLocale: Grammar('locale', { default: 'en-US', description: 'Locale used when a request names none; must be one of `locales`.' }),
   linking: LinkingSchema,
-  providers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), ProviderConfigSchema, { default: {}, description: 'Identity providers by the name clients send (e.g. `google-oauth2`, `github`, `twitter`).' })
+  providers: Type.Record(Type.String(), ProviderConfigSchema, { keyGrammar: 'name', default: {}, description: 'Identity providers by the name clients send (e.g. `google-oauth2`, `github`, `twitter`).' })
 }
 const tail = {
   email: EmailSchema,

@@ -11,7 +11,20 @@ export interface MailTransport {
   readonly kind: 'smtp' | 'file'
 }
 
-export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void } }): MailTransport {
+/**
+ * A text-only message with its body as written (8bit, lines as long as they are) instead of
+ * quoted-printable, so a link read with `cat` or copied from the file is whole (QP breaks long lines
+ * with `=` mid-token). The headers stay as nodemailer encoded them; lines stay far below RFC 5322's 998.
+ */
+function readableBody (message: Buffer, text: string): Buffer {
+  const raw = message.toString('utf8')
+  const end = raw.indexOf('\n\n')
+  if (end < 0 || !/^Content-Transfer-Encoding: quoted-printable$/im.test(raw.slice(0, end)) || text.split('\n').some((l) => l.length > 998)) return message
+  const headers = raw.slice(0, end).replace(/^Content-Transfer-Encoding: quoted-printable$/im, 'Content-Transfer-Encoding: 8bit')
+  return Buffer.from(`${headers}\n\n${text.replace(/\r\n/g, '\n')}`, 'utf8')
+}
+
+export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean }): MailTransport {
   if (opts.smtpUrl) {
     const t = nodemailer.createTransport(opts.smtpUrl, { pool: true, maxConnections: 4, connectionTimeout: 10_000, socketTimeout: 20_000 } as object)
     return {
@@ -38,9 +51,11 @@ export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: strin
       await fs.mkdir(dir, { recursive: true })
       const file = path.join(dir, `${row.tenant_id}-${row.id}.eml`)
       // Written whole, then renamed: whoever watches the folder never sees half a message.
-      await fs.writeFile(`${file}.partial`, info.message as Buffer)
+      await fs.writeFile(`${file}.partial`, row.html_body ? info.message as Buffer : readableBody(info.message as Buffer, row.text_body))
       await fs.rename(`${file}.partial`, file)
-      opts.log?.info({ to: row.to_address, file, tenant: row.tenant_id }, 'mail written to the local outbox (no SMTP_URL set)')
+      const links = opts.logLinks ? row.text_body.match(/https?:\/\/[^\s<>"]+/g) ?? [] : []
+      opts.log?.info({ to: row.to_address, file, tenant: row.tenant_id, ...(links.length ? { links } : {}) },
+        `mail written to the local outbox (no SMTP_URL set)${links.length ? `; its link: ${links[0]}` : ''}`)
     },
     close () { stream.close() }
   }

@@ -1,10 +1,11 @@
 // Tenant config for providers: one entry per provider key clients send. Composed into tenants/schema.ts.
 import { Type, type Static } from '@sinclair/typebox'
+import { Url as UrlString } from '../tenant/strings.ts'
 
-const Url = (description: string) => Type.String({ description, pattern: '^https?://' })
+const Url = (description: string) => UrlString({ description })
 
 export const OAuth2EndpointsSchema = Type.Object({
-  issuer: Type.Optional(Type.String({ description: 'OIDC issuer identifier; id_tokens must carry exactly this `iss`.' })),
+  issuer: Type.Optional(Url('OIDC issuer identifier (an https URL); id_tokens must carry exactly this `iss`.')),
   discovery: Type.Optional(Url('OIDC discovery document URL (default: issuer + /.well-known/openid-configuration). Used by the `oidc` type.')),
   authorize: Type.Optional(Url('Authorization endpoint the browser is sent to.')),
   token: Type.Optional(Url('Token endpoint (code exchange).')),

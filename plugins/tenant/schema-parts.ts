@@ -2,28 +2,32 @@
 // as TypeBox schemas. tenants/schema.ts composes these with the providers' schema and what each dialect's
 // manifest contributes (its options, its own sections such as Syncano instances or Capture flows, client fields).
 import { Type, type Static } from '@sinclair/typebox'
+import { Duration, Grammar, TextTemplate } from './strings.ts'
 
-export const LocaleSchema = Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', description: 'BCP 47 language tag, e.g. `en-US` or `fr`.' })
+export const LocaleSchema = Grammar('locale', { description: 'BCP 47 language tag, e.g. `en-US` or `fr`.' })
 
 /** Fields every API client has; dialects add their own through their manifest's `clientFields`. */
 export const ClientBaseFields = {
   id: Type.String({ minLength: 1, maxLength: 128, description: 'Client id / client key apps send (`client_id`, `client_key`).' }),
   secret: Type.Optional(Type.String({ minLength: 1, description: 'Client secret for confidential clients (e.g. Capture `/oauth/token`); use "${ENV_VAR}".' })),
   name: Type.Optional(Type.String({ description: 'Human name, for logs and docs.' })),
-  redirectUris: Type.Array(Type.String(), { default: [], description: 'Redirect URIs this client may use (exact match).' })
+  redirectUris: Type.Array(Grammar('redirect-uri'), { default: [], description: 'Redirect URIs this client may use (exact match): absolute, without a fragment.' })
 }
 
+/** Placeholders of the magic-link mail templates (routes fill them in). */
+const MAIL_TOKENS = ['link', 'tenant', 'minutes']
+
 export const EmailSchema = Type.Object({
-  from: Type.String({ minLength: 3, description: 'From header of mail this tenant sends, e.g. `Acme <no-reply@acme.app>`.' }),
-  templates: Type.Optional(Type.Record(LocaleSchema, Type.Object({
-    subject: Type.String({ description: 'Subject; `{link}` and `{tenant}` are replaced.' }),
-    text: Type.String({ description: 'Plain-text body; `{link}` and `{tenant}` are replaced.' })
-  }, { additionalProperties: false }), { description: 'Magic-link mail per locale; built-in English and French texts otherwise.' }))
+  from: Grammar('mailbox', { description: 'From header of mail this tenant sends, e.g. `Acme <no-reply@acme.app>`.' }),
+  templates: Type.Optional(Type.Record(Type.String(), Type.Object({
+    subject: TextTemplate(MAIL_TOKENS, [], { description: 'Subject; `{link}`, `{tenant}` and `{minutes}` (the link\'s lifetime) are replaced.' }),
+    text: TextTemplate(MAIL_TOKENS, ['link'], { description: 'Plain-text body; must contain `{link}`; `{tenant}` and `{minutes}` are replaced too.' })
+  }, { additionalProperties: false }), { keyGrammar: 'locale', description: 'Magic-link mail per locale (keys are language tags); built-in English and French texts otherwise.' }))
 }, { additionalProperties: false })
 
 export const RateLimitSchema = Type.Object({
   max: Type.Integer({ minimum: 1, description: 'Requests allowed per window.' }),
-  timeWindow: Type.Union([Type.Integer({ minimum: 1 }), Type.String()], { description: 'Window length: milliseconds or a string such as `1 minute`.' })
+  timeWindow: Type.Union([Type.Integer({ minimum: 1, maximum: 366 * 24 * 3600 * 1000 }), Duration()], { description: 'Window length: milliseconds, or a duration such as `1 minute`, `15 minutes`, `30s`, `2 hours` (at most a year).' })
 }, { additionalProperties: false })
 
 export const RateLimitsSchema = Type.Object({
@@ -33,7 +37,7 @@ export const RateLimitsSchema = Type.Object({
 }, { additionalProperties: false, description: 'Rate limits of this tenant. Counters live in Redis when REDIS_URL is set (shared by every node), in memory otherwise; if Redis fails, requests are served. Over a limit: HTTP 429 with Retry-After in the dialect\'s own error envelope (Capture API calls: HTTP 200, code 510).' })
 
 export const CorsSchema = Type.Object({
-  origins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { minItems: 1, description: 'Browser origins (scheme://host[:port], no path) allowed to call this tenant\'s API with fetch/XHR. Absent: no cross-origin access.' }),
+  origins: Type.Array(Grammar('origin'), { minItems: 1, description: 'Browser origins (scheme://host[:port], no path) allowed to call this tenant\'s API with fetch/XHR. Absent: no cross-origin access.' }),
   credentials: Type.Optional(Type.Boolean({ description: 'Answer these origins with `Access-Control-Allow-Credentials: true`, so a frontend calling with `credentials: "include"` can read the answer and keep the cookies it sets (oauth-confirm\'s `bindStateToBrowser`). The APIs themselves authenticate with headers, never cookies. Default false.' }))
 }, { additionalProperties: false, description: 'Cross-origin access for browser frontends hosted elsewhere. Preflights allow GET, POST, PATCH with Authorization, Content-Type and the headers the tenant\'s dialects read (e.g. X-API-KEY, X-USER-KEY).' })
 

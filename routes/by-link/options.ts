@@ -1,8 +1,9 @@
 // Tenant options of the by-link dialect (seed 001): `dialects["by-link"]`.
 import { Type, type Static } from '@sinclair/typebox'
+import { UrlTemplate } from '../../plugins/tenant/strings.ts'
 
 export const ByLinkOptionsSchema = Type.Object({
-  linkUrl: Type.String({ pattern: '^https?://.*\\{token\\}', description: 'Link mailed to the user; `{token}` is replaced by the magic-link token.' }),
+  linkUrl: UrlTemplate(['token'], { description: 'Link mailed to the user; `{token}` is replaced by the magic-link token.' }),
   tokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 86400, default: 600, description: 'Magic-link lifetime in seconds (default 10 minutes).' }),
   debugLinks: Type.Boolean({ default: false, description: 'UNSAFE outside development: echo the link as `_debug_auth_link` in the response. Logs a warning at boot when on.' }),
   sessionTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued `Token`s; null or absent: until logout.' }))

@@ -2,9 +2,10 @@
 // section it owns (flows, versions, locales, forms) and the fields it adds to every client.
 import { Type, type Static } from '@sinclair/typebox'
 import { LocaleSchema, type ClientConfig } from '../../plugins/tenant/schema-parts.ts'
+import { Url } from '../../plugins/tenant/strings.ts'
 
 export const CaptureOptionsSchema = Type.Object({
-  tokenUrls: Type.Array(Type.String({ pattern: '^https?://' }), { default: [], description: 'Social Login: allowed `token_url` values (exact match, query string ignored).' }),
+  tokenUrls: Type.Array(Url(), { default: [], description: 'Social Login: allowed `token_url` values (exact match, query string ignored).' }),
   accessTokenTtlSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'Lifetime of access tokens.' }),
   refreshTokenTtlSeconds: Type.Integer({ minimum: 60, default: 2592000, description: 'Lifetime of refresh tokens.' }),
   codeTtlSeconds: Type.Integer({ minimum: 10, maximum: 600, default: 60, description: 'Lifetime of authorization codes.' }),

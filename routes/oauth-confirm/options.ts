@@ -1,9 +1,10 @@
 // Tenant options of the oauth-confirm dialect (seed 002): `dialects["oauth-confirm"]`.
 import { Type, type Static } from '@sinclair/typebox'
+import { Url, UrlTemplate } from '../../plugins/tenant/strings.ts'
 
 export const OAuthConfirmOptionsSchema = Type.Object({
-  confirmUrl: Type.String({ pattern: '^https?://.*\\{confirmation\\}', description: 'Frontend URL the callback redirects to; `{confirmation}` is replaced by the one-time confirmation.' }),
-  errorUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'Frontend URL for failed callbacks (`?error=<code>` is appended); absent: the callback answers 400.' })),
+  confirmUrl: UrlTemplate(['confirmation'], { description: 'Frontend URL the callback redirects to; `{confirmation}` is replaced by the one-time confirmation.' }),
+  errorUrl: Type.Optional(Url({ description: 'Frontend URL for failed callbacks (`?error=<code>` is appended); absent: the callback answers 400.' })),
   languages: Type.Optional(Type.Array(Type.String({ minLength: 2 }), { description: 'Accepted `language` codes; default: the tenant locales and their primary subtags.' })),
   stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 600, description: 'Lifetime of an init state.' }),
   confirmationTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 300, description: 'Lifetime of a confirmation.' }),

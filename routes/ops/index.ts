@@ -13,10 +13,22 @@ export interface OpsOptions {
   metricsToken?: string
   /** Without a token: serve /metrics to anyone (true) or to no one (false, production's default: it names every tenant). */
   metricsOpen?: boolean
+  /** Tenants served and tenant files refused at the last (re)load, reported by /readyz. */
+  tenants?: () => TenantReport
 }
 
+/** Refused files by name and JSON path only: reasons can quote values (the log has them). */
+export interface TenantReport { served: number, refused: Array<{ file: string, path: string }> }
+
 const Health = Type.Object({ status: Type.String() })
-const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) })
+const Ready = Type.Object({
+  status: Type.String(),
+  checks: Type.Record(Type.String(), Type.String()),
+  tenants: Type.Optional(Type.Object({
+    served: Type.Integer(),
+    refused: Type.Array(Type.Object({ file: Type.String(), path: Type.String() }))
+  }))
+})
 
 export default async function ops (app: FastifyInstance, opts: OpsOptions): Promise<void> {
   app.get('/healthz', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }))
@@ -35,7 +47,9 @@ export default async function ops (app: FastifyInstance, opts: OpsOptions): Prom
     }))
     const checks = Object.fromEntries(entries)
     const ok = entries.every(([, v]) => v === 'ok')
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
+    // A refused tenant file does not make the node unready (every node reads the same files: failing them
+    // all would take the good tenants down too); it is reported here, in the log and in the metrics.
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks, ...(opts.tenants ? { tenants: opts.tenants() } : {}) })
   })
 
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {

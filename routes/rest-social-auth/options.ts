@@ -1,9 +1,10 @@
 // Tenant options of the rest-social-auth dialect (seed 000): `dialects["rest-social-auth"]`.
 import { Type, type Static } from '@sinclair/typebox'
+import { Url } from '../../plugins/tenant/strings.ts'
 
 export const RestSocialAuthOptionsSchema = Type.Object({
   tokenTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued `Token`s; null or absent: until logout (DRF authtoken behaviour).' })),
-  oauth1CallbackUrls: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }), {
+  oauth1CallbackUrls: Type.Optional(Type.Array(Url(), {
     description: 'The exact `redirect_uri` values OAuth1 step 1 accepts (compared as parsed, normalised URLs: query and fragment included). Required when the tenant has an OAuth1 provider (twitter); without it step 1 is refused.'
   }))
 }, { additionalProperties: false, description: 'POST /social-auth (OAuth1 two-step, OAuth2 code), GET/PATCH /user, POST /logout.' })

@@ -1,5 +1,6 @@
 // Tenant options of the syncano dialect (seed 003): `dialects["syncano"]`; instances and keys are top-level `instances`.
 import { Type, type Static } from '@sinclair/typebox'
+import { Name } from '../../plugins/tenant/strings.ts'
 
 export const SyncanoOptionsSchema = Type.Object({
   backends: Type.Optional(Type.Array(Type.String(), { description: 'Provider keys accepted as `:backend`; default: every configured provider.' }))
@@ -7,7 +8,7 @@ export const SyncanoOptionsSchema = Type.Object({
 export type SyncanoOptions = Static<typeof SyncanoOptionsSchema>
 
 export const InstanceSchema = Type.Object({
-  name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Syncano instance name as it appears in `/v1.1/instances/:instance/`.' }),
+  name: Name({ description: 'Syncano instance name as it appears in `/v1.1/instances/:instance/`.' }),
   apiKeys: Type.Array(Type.String({ minLength: 8 }), { minItems: 1, description: 'API keys accepted in `X-API-KEY` for this instance; use "${ENV_VAR}".' })
 }, { additionalProperties: false })
 export type InstanceConfig = Static<typeof InstanceSchema>

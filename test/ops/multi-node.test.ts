@@ -1,6 +1,7 @@
 // Several app and worker processes sharing one PostgreSQL and one Redis, nothing else: one user's
 // magic-link flow crosses nodes, the mail is delivered once by whichever worker takes it, a token
 // issued on one node works on the other, and a logout on one is seen by the other at once.
+// The processes run the production build (`npm run build`, then plain `node dist/server.js`: no tsx).
 import { randomBytes } from 'node:crypto'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -11,9 +12,13 @@ import t from 'tap'
 import { TEST_DATABASE_URL, TEST_REDIS_URL, tenantDoc, uniqueName } from '../helpers/build.ts'
 import { freePort } from '../helpers/redis.ts'
 import { startSmtpPeer } from '../peers/smtp-peer.ts'
+import { builtDist } from '../helpers/built.ts'
+
+let dist = ''
+t.setTimeout(600_000) // `npm run build` first, on a loaded 2-core machine
 
 function start (t: any, command: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [path.join(dist, 'server.js'), command], { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (c) => { out += c })
   child.stderr!.on('data', (c) => { out += c })
@@ -26,6 +31,7 @@ function start (t: any, command: string, env: Record<string, string>): Promise<C
 }
 
 t.test('two app processes and two workers serve one user\'s flow', async (t) => {
+  dist = await builtDist()
   const smtp = await startSmtpPeer()
   t.teardown(() => smtp.close())
   const schema = uniqueName('vst')

@@ -43,6 +43,17 @@ t.test('npm start serves the demo tenant; the demo login and a magic link work',
   t.equal(body.account.email, 'ada@demo.vestibule.test')
   t.match(body.token, /^\S{20,}$/)
 
+  // The demo page's Capture button: Social Login through the same demo IdP, back to the demo's token page.
+  const start = `${base}/t/demo/social/demo/start?token_url=${encodeURIComponent(`${base}/_vestibule/demo/token`)}`
+  const social = await new Browser().follow(start, `${base}/t/demo/social/demo/callback`, (fields) => ({ ...fields, account: 'demo-grace' }))
+  const landing = await fetch(social.redirect, { redirect: 'manual' })
+  t.equal(landing.status, 302)
+  const tokenPage = new URL(landing.headers.get('location')!)
+  t.equal(`${tokenPage.origin}${tokenPage.pathname}`, `${base}/_vestibule/demo/token`)
+  t.equal((await fetch(tokenPage)).status, 200, 'the demo token page')
+  const info = await fetch(`${base}/t/demo/api/v2/auth_info`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ apiKey: 'demo-social-login-api-key', token: tokenPage.searchParams.get('token')! }) })
+  t.match(await info.json(), { stat: 'ok', profile: { email: 'grace@demo.vestibule.test' } }, 'what the token page shows')
+
   // Magic link: without SMTP_URL the mail is written to DATA_DIR/outbox as an .eml file.
   const link = await fetch(`${base}/t/demo/v1/auth/by-link/link/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'newcomer@example.test' }) })
   t.equal(link.status, 200)
@@ -57,6 +68,8 @@ t.test('npm start serves the demo tenant; the demo login and a magic link work',
   const unfolded = eml.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
   const linkUrl = unfolded.match(new RegExp(`${base}/_vestibule/demo/link/([A-Za-z0-9_-]+)`))
   t.ok(linkUrl, 'the mail carries the demo link')
+  t.ok(eml.split('\n').includes(linkUrl![0]), 'whole on one line of the file, as `cat` shows it')
+  t.ok(out.includes(`its link: ${linkUrl![0]}`), 'and the server log shows it (development)')
   t.equal((await fetch(linkUrl![0])).status, 200, 'the demo link page')
   const magic = await fetch(`${base}/t/demo/v1/auth/by-link/login/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: linkUrl![1], client_key: 'demo-client-key' }) })
   t.equal(magic.status, 200)

@@ -28,7 +28,7 @@ t.test('schema errors name the file, the JSON path and the reason', async (t) =>
   t.ok(r.errors.length > 0)
   t.same(r.errors, [{ file: 'tenants/acme.json', path: '/providers/google/clientId', message: 'Expected string' }], 'names the bad field inside the provider')
   const unknownType = parseTenant('a.json', JSON.stringify({ id: 'acme', email: { from: 'a@b.c' }, providers: { g: { type: 'myspace', clientId: 'x', clientSecret: 'y' } } }))
-  t.same(unknownType.errors, [{ file: 'a.json', path: '/providers/g/type', message: 'unknown type "myspace"' }])
+  t.same(unknownType.errors, [{ file: 'a.json', path: '/providers/g/type', message: 'unknown type "myspace"; the types are google, facebook, github, linkedin, oidc, demo, twitter' }])
 })
 
 t.test('unknown keys, bad ids, unknown dialects are refused', async (t) => {

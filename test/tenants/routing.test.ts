@@ -40,7 +40,7 @@ t.test('healthz and readyz', async (t) => {
   t.same(h.json(), { status: 'ok' })
   const r = await api('/readyz')
   t.equal(r.status, 200)
-  t.same(await r.json(), { status: 'ok', checks: { database: 'ok', redis: 'ok' } })
+  t.same(await r.json(), { status: 'ok', checks: { database: 'ok', redis: 'ok' }, tenants: { served: 1, refused: [] } })
 })
 
 t.test('readyz reports a dependency that is down', async (t) => {
