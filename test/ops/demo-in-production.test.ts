@@ -15,7 +15,7 @@ t.test('the loader refuses the demo in production, accepts it elsewhere or when 
   t.same(parseTenant('tenants/demo.json', demo, { NODE_ENV: 'production' }).errors, [{ file: 'tenants/demo.json', path: '', message: MESSAGE }])
   t.same(parseTenant('tenants/demo.json', demo, {}).errors, [])
   t.same(parseTenant('tenants/demo.json', demo, { NODE_ENV: 'production', VESTIBULE_ALLOW_DEMO: '1' }).errors, [])
-  const demoProvider = JSON.stringify({ id: 'acme', email: { from: 'a@b.c' }, providers: { d: { type: 'demo', clientId: 'x', clientSecret: 'y' } } })
+  const demoProvider = JSON.stringify({ id: 'acme', email: { from: 'a@b.c' }, providers: { d: { type: 'demo', clientId: 'x', clientSecret: 'y', allowPrivateNetwork: true } } })
   t.match(parseTenant('acme.json', demoProvider, { NODE_ENV: 'production' }).errors, [{ message: MESSAGE }], 'any tenant using the local demo provider')
 })
 
@@ -26,7 +26,7 @@ t.test('npm start in production with the default TENANTS_DIR does not serve the 
   await admin.query(`CREATE SCHEMA "${schema}"`)
   t.teardown(async () => { await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); await admin.end() })
   const port = await freePort()
-  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, REDIS_URL: '', TENANTS_WATCH: '0' }
+  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', VESTIBULE_SECRET_KEY: 'TwlFWy9C1GXabeoxzXEiU1vAmZQtVqXFJmnTt1OYr7s=', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, REDIS_URL: '', TENANTS_WATCH: '0' }
   delete env.TENANTS_DIR
   delete env.VESTIBULE_ALLOW_DEMO
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -39,7 +39,7 @@ t.test('a terminal gets readable lines', { skip: hasScript ? false : 'no `script
 })
 
 t.test('a terminal in production, or LOG_FORMAT=json, still gets JSON', { skip: hasScript ? false : 'no `script` (util-linux) here' }, async (t) => {
-  for (const extra of <Array<Record<string, string>>>[{ NODE_ENV: 'production', TENANTS_DIR: mkdtempSync(path.join(tmpdir(), 'vst-pretty-t-')) }, { LOG_FORMAT: 'json' }]) {
+  for (const extra of <Array<Record<string, string>>>[{ NODE_ENV: 'production', VESTIBULE_SECRET_KEY: 'TwlFWy9C1GXabeoxzXEiU1vAmZQtVqXFJmnTt1OYr7s=', TENANTS_DIR: mkdtempSync(path.join(tmpdir(), 'vst-pretty-t-')) }, { LOG_FORMAT: 'json' }]) {
     const out = await startOutput(true, extra)
     t.match(out, /\{"level":30,[^\n]*"msg":"Vestibule listening/, JSON.stringify(extra))
   }

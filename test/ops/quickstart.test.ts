@@ -45,8 +45,10 @@ t.test('npm start serves the demo tenant; the demo login and a magic link work',
 
   // The demo page's Capture button: Social Login through the same demo IdP, back to the demo's token page.
   const start = `${base}/t/demo/social/demo/start?token_url=${encodeURIComponent(`${base}/_vestibule/demo/token`)}`
-  const social = await new Browser().follow(start, `${base}/t/demo/social/demo/callback`, (fields) => ({ ...fields, account: 'demo-grace' }))
-  const landing = await fetch(social.redirect, { redirect: 'manual' })
+  // One browser throughout: the callback checks the cookie the start set in it (login CSRF protection).
+  const browser = new Browser()
+  const social = await browser.follow(start, `${base}/t/demo/social/demo/callback`, (fields) => ({ ...fields, account: 'demo-grace' }))
+  const landing = await browser.request('GET', social.redirect)
   t.equal(landing.status, 302)
   const tokenPage = new URL(landing.headers.get('location')!)
   t.equal(`${tokenPage.origin}${tokenPage.pathname}`, `${base}/_vestibule/demo/token`)

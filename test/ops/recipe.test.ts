@@ -100,7 +100,8 @@ t.test('the runtime stage, step by step: production dependencies only, ENV, CMD 
   // The image's environment, with what an operator adds; on loopback here instead of 0.0.0.0.
   const env = {
     PATH: process.env.PATH!, ...imageEnv, HOST: '127.0.0.1', PORT: port, TENANTS_DIR: tenants, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'vst-image-data-')),
-    DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, TENANTS_WATCH: '0'
+    DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, TENANTS_WATCH: '0',
+    VESTIBULE_SECRET_KEY: '2AQ08y7ThUgabZCi9dHbf7q0DcxA4HQ9DhL8dYBEnrI='
   }
   const [cmd, ...cmdArgs] = JSON.parse(runtime.find((x) => x.getKeyword() === 'CMD')!.getArgumentsContent()!) as string[]
   const server = spawn(cmd === 'node' ? process.execPath : cmd, cmdArgs, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -45,7 +45,7 @@ t.test('SIGHUP reloads the tenants; the server keeps its port', async (t) => {
   writeFileSync(path.join(dir, 'one.json'), JSON.stringify(tenantDoc('one')))
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts', 'serve'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: await schemaUrl(t), TENANTS_DIR: dir, REDIS_URL: '', TENANTS_WATCH: '0', LOG_LEVEL: 'info', NODE_ENV: 'production' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: await schemaUrl(t), TENANTS_DIR: dir, REDIS_URL: '', TENANTS_WATCH: '0', LOG_LEVEL: 'info', NODE_ENV: 'production', VESTIBULE_SECRET_KEY: 'TwlFWy9C1GXabeoxzXEiU1vAmZQtVqXFJmnTt1OYr7s=' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const out = collect(child)
@@ -71,7 +71,7 @@ t.test('kill -TERM on the npm start process stops the server', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vst-term-'))
   writeFileSync(path.join(dir, 'one.json'), JSON.stringify(tenantDoc('one')))
   const port = await freePort()
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: await schemaUrl(t), TENANTS_DIR: dir, REDIS_URL: '', TENANTS_WATCH: '0', LOG_LEVEL: 'info', NODE_ENV: 'production' }
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: await schemaUrl(t), TENANTS_DIR: dir, REDIS_URL: '', TENANTS_WATCH: '0', LOG_LEVEL: 'info', NODE_ENV: 'production', VESTIBULE_SECRET_KEY: 'TwlFWy9C1GXabeoxzXEiU1vAmZQtVqXFJmnTt1OYr7s=' }
   // Its own process group, so the teardown can reach whatever npm started even if the test fails.
   const npm = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const out = collect(npm)
