@@ -10,7 +10,7 @@ t.test('a Redis that cannot be reached: "unavailable", no address or credentials
   const r = await api('/readyz')
   t.equal(r.status, 503)
   const text = await r.text()
-  t.same(JSON.parse(text), { status: 'unavailable', checks: { database: 'ok', redis: 'unavailable' } })
+  t.same(JSON.parse(text), { status: 'unavailable', checks: { database: 'ok', redis: 'unavailable' }, tenants: { served: 0, refused: [] } })
   for (const leak of ['127.0.0.1', ':1', 'hunter2', 'vstadmin', 'ECONNREFUSED']) t.notMatch(text, leak, `no ${leak}`)
 })
 
