@@ -1,13 +1,14 @@
 // buildApp(): the shared resources (db, Redis, queues, mail) and the front router over every tenant.
 // Tests and server.ts both use it; server.ts only adds the process concerns (listen, signals).
 import { readFileSync } from 'node:fs'
-import http from 'node:http'
+import type http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Queue } from 'bullmq'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createDatabase, migrateToLatest, ping, type DatabaseHandle, type DatabaseTimeouts } from './db/index.ts'
+import { createHttpServer, resolveHttpLimits, type HttpLimits } from './plugins/http-server.ts'
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { observeJob, setQueueDepthSource } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
@@ -35,6 +36,8 @@ export interface AppOptions {
   dbSchema?: string
   /** PostgreSQL connect, statement, idle-in-transaction and query timeouts (ms; db/index.ts has the defaults). */
   databaseTimeouts?: Partial<DatabaseTimeouts>
+  /** Slow-client bounds of the HTTP server (plugins/http-server.ts has the defaults). */
+  http?: Partial<HttpLimits>
   /** Run migrations at start (default true). */
   migrate?: boolean
   /** redis:// URL; absent → single-node mode: jobs run in-process, rate limits in memory. */
@@ -97,6 +100,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     ? opts.logger as FastifyBaseLogger
     : pino(opts.logger === false ? { enabled: false } : { level: process.env.LOG_LEVEL ?? 'info', redact: redactPaths(), ...(opts.logger as pino.LoggerOptions | undefined) }) as unknown as FastifyBaseLogger
 
+  const httpLimits = resolveHttpLimits(opts.http)
   const db = await createDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, schema: opts.dbSchema, timeouts: opts.databaseTimeouts, log })
   const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()]
   try {
@@ -207,7 +211,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     if (demo && demo.clients[0]) await opsApp.register(demoPages, { clientKey: demo.clients[0].id })
     await opsApp.ready()
 
-    const server = http.createServer({ keepAliveTimeout: 72_000 }, router.handle)
+    const server = createHttpServer(httpLimits, router.handle)
     closers.unshift(() => new Promise<void>((resolve) => {
       if (!server.listening) { resolve(); return }
       server.close(() => resolve())

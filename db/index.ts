@@ -44,7 +44,12 @@ export const DATABASE_TIMEOUTS: Omit<DatabaseTimeouts, 'queryMs'> = { connectMs:
 
 export function resolveTimeouts (t: Partial<DatabaseTimeouts> = {}): DatabaseTimeouts {
   const statementMs = t.statementMs ?? DATABASE_TIMEOUTS.statementMs
-  return { ...DATABASE_TIMEOUTS, ...t, statementMs, queryMs: t.queryMs ?? (statementMs > 0 ? statementMs + 5000 : 0) }
+  return {
+    connectMs: t.connectMs ?? DATABASE_TIMEOUTS.connectMs,
+    statementMs,
+    idleInTransactionMs: t.idleInTransactionMs ?? DATABASE_TIMEOUTS.idleInTransactionMs,
+    queryMs: t.queryMs ?? (statementMs > 0 ? statementMs + 5000 : 0)
+  }
 }
 
 export interface DatabaseHandle {
