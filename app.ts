@@ -8,7 +8,8 @@ import { Queue } from 'bullmq'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import pino from 'pino'
-import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './db/index.ts'
+import { createDatabase, migrateToLatest, ping, type DatabaseHandle, type DatabaseTimeouts } from './db/index.ts'
+import { createHttpServer, resolveHttpLimits, type HttpLimits } from './plugins/http-server.ts'
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { observeJob, setQueueDepthSource, tenantFiles } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
@@ -35,6 +36,10 @@ export interface AppOptions {
   dataDir?: string
   /** PostgreSQL schema for this app's tables (tests isolate runs this way). */
   dbSchema?: string
+  /** PostgreSQL connect, statement, idle-in-transaction and query timeouts (ms; db/index.ts has the defaults). */
+  databaseTimeouts?: Partial<DatabaseTimeouts>
+  /** Slow-client bounds of the HTTP server (plugins/http-server.ts has the defaults). */
+  http?: Partial<HttpLimits>
   /** Run migrations at start (default true). */
   migrate?: boolean
   /** redis:// URL; absent → single-node mode: jobs run in-process, rate limits in memory. */
@@ -103,7 +108,8 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     ? opts.logger as FastifyBaseLogger
     : pino(opts.logger === false ? { enabled: false } : { level: process.env.LOG_LEVEL ?? 'info', redact: redactPaths(), ...(opts.logger as pino.LoggerOptions | undefined) }) as unknown as FastifyBaseLogger
 
-  const db = await createDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, schema: opts.dbSchema })
+  const httpLimits = resolveHttpLimits(opts.http)
+  const db = await createDatabase({ url: opts.databaseUrl, dataDir: opts.dataDir, schema: opts.dbSchema, timeouts: opts.databaseTimeouts, log })
   const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()]
   try {
     if (opts.migrate !== false) await migrateToLatest(db.db, db.schema)
@@ -224,7 +230,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     if (demo && demo.clients[0]) await opsApp.register(demoPages, { clientKey: demo.clients[0].id, tenant: demo })
     await opsApp.ready()
 
-    const server = http.createServer({ keepAliveTimeout: 72_000 }, router.handle)
+    const server = createHttpServer(httpLimits, router.handle)
     closers.unshift(() => new Promise<void>((resolve) => {
       if (!server.listening) { resolve(); return }
       server.close(() => resolve())

@@ -32,7 +32,27 @@ const env = {
   publicBaseUrl: process.env.PUBLIC_BASE_URL || undefined,
   trustProxy: parseTrustProxy(process.env.TRUST_PROXY),
   production: process.env.NODE_ENV === 'production',
-  runWorkers: process.env.RUN_WORKERS
+  runWorkers: process.env.RUN_WORKERS,
+  databaseTimeouts: {
+    connectMs: intEnv('DATABASE_CONNECT_TIMEOUT_MS'),
+    statementMs: intEnv('DATABASE_STATEMENT_TIMEOUT_MS'),
+    idleInTransactionMs: intEnv('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS'),
+    queryMs: intEnv('DATABASE_QUERY_TIMEOUT_MS')
+  },
+  http: {
+    requestTimeoutMs: intEnv('HTTP_REQUEST_TIMEOUT_MS'),
+    headersTimeoutMs: intEnv('HTTP_HEADERS_TIMEOUT_MS'),
+    keepAliveTimeoutMs: intEnv('HTTP_KEEP_ALIVE_TIMEOUT_MS'),
+    maxConnections: intEnv('HTTP_MAX_CONNECTIONS')
+  }
+}
+
+/** A non-negative integer from the environment (milliseconds, counts); unset → undefined (the default applies). */
+function intEnv (name: string): number | undefined {
+  const v = process.env[name]
+  if (v === undefined || v === '') return undefined
+  if (!/^\d+$/.test(v.trim())) fail(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`)
+  return Number(v)
 }
 
 function parseTrustProxy (v: string | undefined): boolean | string | string[] {
@@ -95,6 +115,8 @@ async function serve (): Promise<void> {
   await assertPortFree(env.port, env.host)
   const app = await buildApp({
     databaseUrl: env.databaseUrl,
+    databaseTimeouts: env.databaseTimeouts,
+    http: env.http,
     dataDir: `${env.dataDir}/pglite`,
     outboxDir: `${env.dataDir}/outbox`,
     redisUrl: env.redisUrl,
@@ -191,7 +213,7 @@ async function worker (): Promise<void> {
   requireSecretKeys()
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
   checkDatabaseUrl(env.databaseUrl)
-  const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
+  const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite`, timeouts: env.databaseTimeouts, applicationName: 'vestibule-worker', log })
   const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production })
   const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8), observe: observeJob })
   log.info('worker started: email delivery, token cleanup, outbox relay')
@@ -218,7 +240,8 @@ async function worker (): Promise<void> {
 
 async function migrate (): Promise<void> {
   checkDatabaseUrl(env.databaseUrl)
-  const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite` })
+  // No statement or query bound: a migration may rewrite a large table (connecting is still bounded).
+  const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite`, timeouts: { connectMs: env.databaseTimeouts.connectMs, statementMs: 0, idleInTransactionMs: 0, queryMs: 0 }, applicationName: 'vestibule-migrate' })
   try {
     const ran = await migrateToLatest(db.db)
     console.log(ran.length ? `applied: ${ran.join(', ')}` : 'database is up to date')

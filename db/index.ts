@@ -20,6 +20,37 @@ export interface DatabaseOptions {
   schema?: string
   /** Pool size for PostgreSQL. */
   poolSize?: number
+  /** PostgreSQL timeouts (ms; 0 turns one off); see resolveTimeouts for the defaults. PGlite ignores them. */
+  timeouts?: Partial<DatabaseTimeouts>
+  /** application_name when neither the URL nor PGAPPNAME names one (default `vestibule`). */
+  applicationName?: string
+  /** Where lost connections are reported (they are not errors of any one caller). */
+  log?: { warn: (o: object, m?: string) => void }
+}
+
+export interface DatabaseTimeouts {
+  /** Waiting for a pool connection (a new one, or a free one when all are busy). */
+  connectMs: number
+  /** statement_timeout on every connection: the server cancels a statement running longer. */
+  statementMs: number
+  /** idle_in_transaction_session_timeout on every connection: a transaction left open is ended. */
+  idleInTransactionMs: number
+  /** Client-side bound on one query's answer, for a server that stops answering altogether (paused,
+   *  network cut) where statement_timeout cannot fire; the connection is dropped when it passes.
+   *  Default: statementMs + 5 s (off when statementMs is). */
+  queryMs: number
+}
+
+export const DATABASE_TIMEOUTS: Omit<DatabaseTimeouts, 'queryMs'> = { connectMs: 10_000, statementMs: 15_000, idleInTransactionMs: 60_000 }
+
+export function resolveTimeouts (t: Partial<DatabaseTimeouts> = {}): DatabaseTimeouts {
+  const statementMs = t.statementMs ?? DATABASE_TIMEOUTS.statementMs
+  return {
+    connectMs: t.connectMs ?? DATABASE_TIMEOUTS.connectMs,
+    statementMs,
+    idleInTransactionMs: t.idleInTransactionMs ?? DATABASE_TIMEOUTS.idleInTransactionMs,
+    queryMs: t.queryMs ?? (statementMs > 0 ? statementMs + 5000 : 0)
+  }
 }
 
 export interface DatabaseHandle {
@@ -42,13 +73,20 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
       await admin.connect()
       try { await admin.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`) } finally { await admin.end() }
     }
+    const timeouts = resolveTimeouts(opts.timeouts)
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
       // search_path per connection keeps every query (and the migrator) inside the run's schema.
-      options: opts.schema ? `-c search_path=${opts.schema}` : undefined
-    })
-    pool.on('error', () => { /* idle client errors surface on the next query */ })
+      options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
+      // The URL's application_name or PGAPPNAME win over this one.
+      fallback_application_name: opts.applicationName ?? 'vestibule',
+      connectionTimeoutMillis: timeouts.connectMs || undefined,
+      // Sent in the startup packet: set on every connection the pool makes, before any query.
+      statement_timeout: timeouts.statementMs || undefined,
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs || undefined
+    } as pg.PoolConfig)
+    guardConnections(pool, timeouts.queryMs, opts.log)
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     return { db, engine: 'postgres', schema: opts.schema, close: () => db.destroy() }
   }
@@ -72,6 +110,44 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
     engine: 'pglite',
     schema: opts.schema,
     async close () { await db.destroy(); if (!client.closed) await client.close(); unlock() }
+  }
+}
+
+/**
+ * A connection that dies (terminated backend, restarted server, cut network) emits 'error' on its
+ * client. pg-pool listens only while the client is idle; a checked-out client with no listener turns
+ * the error into an uncaught exception, which ends the process. Every client gets a listener for its
+ * whole life: the query under way fails with the error (its caller answers 5xx or retries), the client
+ * is no longer queryable, and the pool drops it on release and makes a new one for the next caller.
+ */
+function guardConnections (pool: pg.Pool, queryMs: number, log?: DatabaseOptions['log']): void {
+  pool.on('error', (err) => log?.warn({ err: err.message }, 'idle database connection lost'))
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: err.message }, 'database connection lost'))
+    if (queryMs > 0) boundQueries(client, queryMs)
+  })
+}
+
+/**
+ * A query unanswered after `queryMs` fails, and its connection is destroyed: pg's own query_timeout
+ * fails the query but leaves it running on the connection, so the next caller handed that connection
+ * would wait behind it.
+ */
+function boundQueries (client: pg.PoolClient, queryMs: number): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const result = query(...args)
+    if (!(result instanceof Promise)) return result // callback and submittable forms: unbounded (unused by Kysely)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const stream = (client as unknown as { connection?: { stream?: { destroy (err?: Error): void } } }).connection?.stream
+        stream?.destroy()
+        reject(Object.assign(new Error(`database query unanswered after ${queryMs} ms; connection dropped`), { code: 'VST_DB_QUERY_TIMEOUT' }))
+      }, queryMs)
+      timer.unref?.()
+    })
+    return Promise.race([result, timeout]).finally(() => clearTimeout(timer))
   }
 }
 
