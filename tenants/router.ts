@@ -112,6 +112,8 @@ export class TenantRouter {
   get (id: string): TenantConfig | undefined { return this.#byId.get(id)?.config }
   fileOf (id: string): string | null | undefined { return this.#byId.get(id)?.file }
   ids (): string[] { return [...this.#byId.keys()] }
+  /** The tenant serving `host` (no port; any case), or undefined. */
+  tenantOfHost (host: string): string | undefined { return this.#byHost.get(host.toLowerCase())?.config.id }
 
   /** Builds the instances of these tenants now instead of on their first request. */
   async warm (ids: string[]): Promise<void> {

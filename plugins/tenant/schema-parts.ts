@@ -8,7 +8,8 @@ export const LocaleSchema = Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8
 /** Fields every API client has; dialects add their own through their manifest's `clientFields`. */
 export const ClientBaseFields = {
   id: Type.String({ minLength: 1, maxLength: 128, description: 'Client id / client key apps send (`client_id`, `client_key`).' }),
-  secret: Type.Optional(Type.String({ minLength: 1, description: 'Client secret for confidential clients (e.g. Capture `/oauth/token`); use "${ENV_VAR}".' })),
+  secret: Type.Optional(Type.String({ minLength: 1, writeOnly: true, description: 'Client secret for confidential clients (e.g. Capture `/oauth/token`); use "${ENV_VAR}".' })),
+  previousSecrets: Type.Optional(Type.Array(Type.String({ minLength: 1, writeOnly: true }), { description: 'Former secrets still accepted while clients move to `secret` (a rotation\'s overlap); remove them to retire them.' })),
   name: Type.Optional(Type.String({ description: 'Human name, for logs and docs.' })),
   redirectUris: Type.Array(Type.String(), { default: [], description: 'Redirect URIs this client may use (exact match).' })
 }
