@@ -51,7 +51,8 @@ export class DbTenantSource {
       // Announcements sent while this node was disconnected are lost: compare everything after a reconnect.
       let first = true
       sub.on('ready', () => { if (!first) void this.sync(); first = false })
-      await sub.subscribe(reloadChannel(this.#o.redisPrefix)).catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to stored-tenant announcements yet'))
+      // Not awaited: with Redis down at start the subscription waits for it, and the node must serve meanwhile.
+      sub.subscribe(reloadChannel(this.#o.redisPrefix)).catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to stored-tenant announcements yet'))
     }
     const every = this.#o.pollMs ?? 30_000
     if (every > 0) this.#timer = setInterval(() => { void this.sync() }, every).unref()
@@ -132,7 +133,8 @@ export class DbTenantSource {
     if (this.#timer) clearInterval(this.#timer)
     const sub = this.#sub
     this.#sub = null
-    if (sub) await sub.quit().catch(() => sub.disconnect())
+    // disconnect, not quit: a subscriber that never reached Redis would wait for it to QUIT.
+    sub?.disconnect()
     await Promise.all([...this.#chains.values()])
   }
 }

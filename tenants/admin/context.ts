@@ -1,6 +1,7 @@
 // What the admin API's route files share: the store, the source, the router, the keyring, and the small
 // helpers every route needs (If-Match, ETags, cursors, how a tenant is shown).
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/index.ts'
 import type { SecretKeyring } from '../../plugins/secrets.ts'
@@ -15,6 +16,8 @@ export interface AdminContext {
   source: DbTenantSource
   router: TenantRouter
   ring: SecretKeyring
+  redis: Redis | null
+  redisPrefix: string
 }
 
 /** If-Match as versions: `"3"`, `W/"3"`, `3`, a list, or `*`. An entity tag that is not a version matches nothing. */

@@ -66,7 +66,7 @@ export default async function adminApi (app: FastifyInstance, opts: AdminApiOpti
   await source.start()
   const src = source
   app.addHook('onClose', () => src.close())
-  const ctx: AdminContext = { db: opts.db, store, source: src, router, ring }
+  const ctx: AdminContext = { db: opts.db, store, source: src, router, ring, redis: opts.redis, redisPrefix: opts.redisPrefix }
 
   await app.register(async (admin) => {
     admin.setValidatorCompiler(validatorCompiler)

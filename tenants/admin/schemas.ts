@@ -111,3 +111,55 @@ export const KeyAdded = Type.Object({
   fingerprint: Type.String(),
   version: Type.Integer()
 })
+
+// ---- users and events ----
+
+export const UserRef = Type.Object({ ...TenantParams.properties, userId: Type.String({ maxLength: 64, description: 'The user\'s numeric id or uuid.' }) })
+export const SessionRef = Type.Object({ ...UserRef.properties, sessionId: Type.String({ pattern: '^\\d{1,18}$' }) })
+
+export const UserQuery = Type.Object({
+  ...Page.properties,
+  email: Type.Optional(Type.String({ maxLength: 320, description: 'Exact address, any case.' })),
+  provider: Type.Optional(Type.String({ maxLength: 64, description: 'Has an identity of this provider type (`github`) or key (`google-oauth2`).' })),
+  subject: Type.Optional(Type.String({ maxLength: 512, description: 'With `provider`: the provider\'s subject (user id) of that identity.' })),
+  createdAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after.' })),
+  createdBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Created before.' })),
+  blocked: Type.Optional(Type.Boolean())
+})
+
+const Nullable = (s: TSchema) => Type.Union([s, Type.Null()])
+export const UserSchema = Type.Object({
+  id: Type.String(), uuid: Type.String(), email: Nullable(Type.String()), emailVerified: Type.Boolean(), username: Nullable(Type.String()),
+  givenName: Nullable(Type.String()), familyName: Nullable(Type.String()), displayName: Nullable(Type.String()), photo: Nullable(Type.String()),
+  locale: Nullable(Type.String()), referralCode: Nullable(Type.String()), hasPassword: Type.Boolean(),
+  attributes: Type.Object({}, { additionalProperties: true }), blocked: Type.Boolean(), blockedAt: Nullable(Timestamp),
+  createdAt: Timestamp, updatedAt: Timestamp
+})
+export const IdentitySchema = Type.Object({
+  id: Type.String(), provider: Type.String({ description: 'Provider type.' }), providerName: Type.String({ description: 'The configured key the user came through.' }),
+  subject: Type.String(), issuer: Nullable(Type.String()), email: Nullable(Type.String()), emailVerified: Type.Boolean(), createdAt: Timestamp
+})
+export const SessionSchema = Type.Object({
+  id: Type.String(), kind: Type.String({ description: 'token, access, refresh, user_key, …' }), clientId: Nullable(Type.String()),
+  createdAt: Timestamp, expiresAt: Nullable(Timestamp), revokedAt: Nullable(Timestamp)
+})
+export const UserList = Type.Object({ items: Type.Array(UserSchema), nextCursor: Nullable(Type.String()) })
+export const UserDetail = Type.Object({ user: UserSchema, identities: Type.Array(IdentitySchema), sessions: Type.Array(SessionSchema, { description: 'Live sessions only.' }) })
+export const Blocked = Type.Object({ user: UserSchema, revokedSessions: Type.Integer() })
+export const Revoked = Type.Object({ revokedSessions: Type.Integer() })
+export const Erased = Type.Object({
+  erased: Type.Literal(true),
+  pseudonym: Type.String({ description: 'What the kept audit events now name instead of the account.' }),
+  deleted: Type.Record(Type.String(), Type.Integer())
+})
+export const UserExport = Type.Object({}, { additionalProperties: true, description: 'Everything stored about the user: account, identities (with provider profiles), sessions, one-time tokens, mail (links removed), audit events.' })
+
+export const EventQuery = Type.Object({
+  ...Page.properties,
+  type: Type.Optional(Type.String({ maxLength: 64 })),
+  userId: Type.Optional(Type.String({ pattern: '^\\d{1,18}$' }))
+})
+export const EventList = Type.Object({
+  items: Type.Array(Type.Object({ id: Type.String(), type: Type.String(), userId: Nullable(Type.String()), data: Type.Object({}, { additionalProperties: true }), createdAt: Timestamp })),
+  nextCursor: Nullable(Type.String())
+})
