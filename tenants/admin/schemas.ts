@@ -20,8 +20,24 @@ export const ErrorBody = Type.Object({
 
 /** The tenant schema as a request body (documented in full, validated by the store). */
 export function tenantBody (description: string): TSchema {
-  const { $id: _id, title: _t, ...schema } = tenantSchema() as Record<string, unknown>
+  const { $id: _id, title: _t, ...schema } = asInput(tenantSchema()) as Record<string, unknown>
   return { ...schema, description, 'x-vst-validator': AS_GIVEN } as unknown as TSchema
+}
+
+/** A copy in which a property with a default is not required: a document may leave it out (generated clients then let it). */
+function asInput (schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(asInput)
+  if (!schema || typeof schema !== 'object') return schema
+  const out: Record<string | symbol, unknown> = {}
+  for (const k of Reflect.ownKeys(schema)) out[k] = asInput((schema as Record<string | symbol, unknown>)[k])
+  const props = (schema as { properties?: Record<string, { default?: unknown }> }).properties
+  const required = (schema as { required?: string[] }).required
+  if (props && Array.isArray(required)) {
+    const left = required.filter((k) => props[k]?.default === undefined)
+    if (left.length) out.required = left
+    else delete out.required
+  }
+  return out
 }
 
 export const MergePatchBody = Type.Object({}, {
