@@ -225,10 +225,18 @@ export class TenantStore {
     }
   }
 
-  /** id → current version of every stored tenant. */
-  async index (): Promise<Map<string, number>> {
-    const rows = await this.db.selectFrom('tenant_configs').select(['id', 'version']).execute()
+  /** id → current version of these stored tenants (of every one when `ids` is omitted). */
+  async index (ids?: string[]): Promise<Map<string, number>> {
+    if (ids && ids.length === 0) return new Map()
+    let q = this.db.selectFrom('tenant_configs').select(['id', 'version'])
+    if (ids) q = q.where('id', 'in', ids)
+    const rows = await q.execute()
     return new Map(rows.map((r) => [r.id, r.version]))
+  }
+
+  /** The stored tenant claiming `host` (lower-cased, no port), by its index. */
+  async tenantOfHost (host: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('tenant_hosts').select('tenant_id').where('host', '=', host.toLowerCase()).executeTakeFirst())?.tenant_id
   }
 
   async list (opts: { after?: string, limit: number, only?: string | null }): Promise<Array<{ id: string, version: number, hosts: string[], createdAt: Date, updatedAt: Date }>> {

@@ -55,7 +55,8 @@ export function storedView (ctx: AdminContext, t: StoredTenant, reply?: FastifyR
     id: t.id,
     source: 'database',
     version: t.version,
-    serving: ctx.source.servedVersion(t.id) === t.version,
+    // Stored tenants load on their first request; one this node could not load says why.
+    serving: !(refusal && refusal.version === t.version),
     ...(refusal && refusal.version === t.version ? { errors: refusal.errors.map((e) => `${e.path || '/'}: ${e.message}`) } : {}),
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),

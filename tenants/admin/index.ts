@@ -28,6 +28,8 @@ export interface AdminApiSettings {
   pollSeconds?: number
   /** Failed authentications allowed per client address per window (default 20 per 300 s). */
   authFailures?: { max: number, windowSeconds: number }
+  /** Stored tenants a node keeps built at most (default TENANTS_DB_MAX_KEPT or 2,000); past it the longest-kept goes. */
+  maxKept?: number
 }
 
 export interface AdminApiOptions extends AdminApiSettings {
@@ -61,7 +63,8 @@ export default async function adminApi (app: FastifyInstance, opts: AdminApiOpti
   const envPoll = Number(process.env.TENANTS_DB_POLL_SECONDS)
   source = new DbTenantSource({
     store, router, redis: opts.redis, redisPrefix: opts.redisPrefix, log: opts.log,
-    pollMs: (opts.pollSeconds ?? (Number.isFinite(envPoll) && process.env.TENANTS_DB_POLL_SECONDS ? envPoll : 30)) * 1000
+    pollMs: (opts.pollSeconds ?? (Number.isFinite(envPoll) && process.env.TENANTS_DB_POLL_SECONDS ? envPoll : 30)) * 1000,
+    maxKept: opts.maxKept ?? (Number(process.env.TENANTS_DB_MAX_KEPT) > 0 ? Number(process.env.TENANTS_DB_MAX_KEPT) : 2000)
   })
   await source.start()
   const src = source

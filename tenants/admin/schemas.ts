@@ -56,7 +56,7 @@ export const TenantSummary = Type.Object({
   version: Type.Optional(Type.Integer({ description: 'Current version (stored tenants).' })),
   file: Type.Optional(Type.String()),
   hosts: Type.Array(Type.String()),
-  serving: Type.Boolean({ description: 'This node serves the tenant now.' }),
+  serving: Type.Boolean({ description: 'False when this node tried to load the stored tenant and could not (see `errors` on GET). Stored tenants load on their first request.' }),
   updatedAt: Type.Optional(Timestamp)
 })
 

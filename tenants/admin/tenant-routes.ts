@@ -27,7 +27,7 @@ export default async function tenantRoutes (app: FastifyInstance, ctx: AdminCont
     const after = decodeCursor(cursor)
     const only = restrictedTo(req)
     const stored = (await store.list({ after, limit, only })).map((t) => ({
-      id: t.id, source: 'database' as const, version: t.version, hosts: t.hosts, serving: source.servedVersion(t.id) === t.version, updatedAt: t.updatedAt.toISOString()
+      id: t.id, source: 'database' as const, version: t.version, hosts: t.hosts, serving: source.refusal(t.id)?.version !== t.version, updatedAt: t.updatedAt.toISOString()
     }))
     const storedIds = new Set(stored.map((t) => t.id))
     const outside = router.ids()

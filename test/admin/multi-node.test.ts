@@ -2,7 +2,7 @@
 // Redis tenant-reload announcement), a node that missed the announcement converges on its next poll, and
 // concurrent edits through two nodes get one 412.
 import t from 'tap'
-import { build, TEST_REDIS_URL, tenantDoc, type Built } from '../helpers/build.ts'
+import { build, rawRequest, TEST_REDIS_URL, tenantDoc, type Built } from '../helpers/build.ts'
 import { ALL, call, keyring, token } from './helpers.ts'
 
 async function until (fn: () => Promise<boolean>, ms: number): Promise<number | null> {
@@ -50,6 +50,7 @@ t.test('concurrent edits through two nodes: one wins, the other gets 412', async
   ])
   t.same([x.status, y.status].sort(), [200, 412])
   const winner = x.status === 200 ? 'https://a.test' : 'https://b.test'
+  for (const n of [a, b]) await n.api('/t/race/openapi.json')
   t.ok(await until(async () => a.app.router.get('race')?.frontendUrl === winner && b.app.router.get('race')?.frontendUrl === winner, 1000) !== null, 'both nodes serve the winner')
 })
 
@@ -59,19 +60,44 @@ t.test('a node that missed the announcement converges on its next poll; without 
   const polling = await build(t, { nodeOf: a, adminApi: { keyring: keyring(), pollSeconds: 0.3 } })
   const deaf = await build(t, { nodeOf: a, adminApi: { keyring: keyring(), pollSeconds: 0 } })
   const tok = await token(a, ALL)
-  await call(a, tok, 'POST', '/tenants', tenantDoc('missed'))
-  t.ok(await until(async () => (await polling.api('/t/missed/openapi.json')).status === 200, 2000) !== null, 'the polling node serves it')
-  t.equal((await deaf.api('/t/missed/openapi.json')).status, 404, 'a node that neither hears nor polls does not: the poll is what converged')
+  await call(a, tok, 'POST', '/tenants', tenantDoc('missed', { frontendUrl: 'https://first.test' }))
+  for (const n of [polling, deaf]) t.equal((await n.api('/t/missed/openapi.json')).status, 200, 'both load it on its first request')
   await call(a, tok, 'PATCH', '/tenants/missed', { frontendUrl: 'https://later.test' })
-  t.ok(await until(async () => polling.app.router.get('missed')?.frontendUrl === 'https://later.test', 2000) !== null, 'changes converge too')
+  t.ok(await until(async () => polling.app.router.get('missed')?.frontendUrl === 'https://later.test', 2000) !== null, 'the polling node converges')
+  t.equal(deaf.app.router.get('missed')?.frontendUrl, 'https://first.test', 'a node that neither hears nor polls keeps the old config: the poll is what converged')
   await call(a, tok, 'DELETE', '/tenants/missed')
-  t.ok(await until(async () => (await polling.api('/t/missed/openapi.json')).status === 404, 2000) !== null, 'and deletions')
+  t.ok(await until(async () => (await polling.api('/t/missed/openapi.json')).status === 404, 2000) !== null, 'deletions converge too')
+
+  // A miss is remembered (unknown ids and hosts cost one lookup), and forgotten on the next poll.
+  t.equal((await polling.api('/t/not-yet/openapi.json')).status, 404)
+  await call(a, tok, 'POST', '/tenants', tenantDoc('not-yet'))
+  t.ok(await until(async () => (await polling.api('/t/not-yet/openapi.json')).status === 200, 2000) !== null, 'a tenant created after a miss is found after the next poll')
 })
 
-t.test('a node started later loads every stored tenant at start', async (t) => {
+t.test('stored tenants load on their first request, by id or by host, not at start', async (t) => {
   const a = await build(t, { adminApi: { keyring: keyring(), pollSeconds: 0 } })
   const tok = await token(a, ALL)
-  for (const id of ['one', 'two', 'three']) await call(a, tok, 'POST', '/tenants', tenantDoc(id))
+  for (const id of ['one', 'two', 'three']) await call(a, tok, 'POST', '/tenants', tenantDoc(id, { hosts: [`${id}.example.test`] }))
   const late = await build(t, { nodeOf: a, adminApi: { keyring: keyring(), pollSeconds: 0 } })
-  t.same(late.app.router.ids().sort(), ['one', 'three', 'two'])
+  t.same(late.app.router.ids(), [], 'nothing read at start')
+  t.equal((await late.api('/t/two/openapi.json')).status, 200, 'by id')
+  const byHost = await rawRequest(`${late.url}/openapi.json`, { headers: { host: 'three.example.test:8080' } })
+  t.equal(byHost.status, 200, 'by host')
+  t.equal(byHost.json().info.title, 'Vestibule — three')
+  t.same(late.app.router.ids().sort(), ['three', 'two'], 'only what was asked for')
+  t.equal((await rawRequest(`${late.url}/openapi.json`, { headers: { host: 'nobody.example.test' } })).status, 404, 'an unknown host is the deployment\'s 404')
+  t.equal((await late.api('/t/Bad_Id!/openapi.json')).status, 404)
+  const concurrent = await Promise.all(Array.from({ length: 20 }, () => late.api('/t/one/openapi.json').then((r) => r.status)))
+  t.same([...new Set(concurrent)], [200], 'twenty concurrent first requests: all served')
+})
+
+t.test('past maxKept the longest-kept tenant is dropped and reloads on its next request', async (t) => {
+  const a = await build(t, { adminApi: { keyring: keyring(), pollSeconds: 0 } })
+  const tok = await token(a, ALL)
+  for (const id of ['k1', 'k2', 'k3']) await call(a, tok, 'POST', '/tenants', tenantDoc(id))
+  const small = await build(t, { nodeOf: a, adminApi: { keyring: keyring(), pollSeconds: 0, maxKept: 2 } })
+  for (const id of ['k1', 'k2', 'k3']) t.equal((await small.api(`/t/${id}/openapi.json`)).status, 200)
+  t.same(small.app.router.ids().sort(), ['k2', 'k3'])
+  t.equal((await small.api('/t/k1/openapi.json')).status, 200, 'k1 comes back')
+  t.same(small.app.router.ids().sort(), ['k1', 'k3'])
 })

@@ -61,6 +61,7 @@ t.test('secrets reseal moves every stored secret, history included, to the curre
   t.match(r.stdout, /re-sealed 1 tenant\(s\) and 2 version\(s\)/)
   // A node with the new key alone now serves the tenant, and can restore its first version.
   const fresh = await build(t, { nodeOf: b, adminApi: { keyring: createKeyring({ current: K2 }) } })
+  t.equal((await fresh.api('/t/rot/openapi.json')).status, 200)
   t.equal((fresh.app.router.get('rot') as any)?.clients[0].secret, 'web-secret-1')
   const restored = await call(fresh, tok, 'POST', '/tenants/rot/versions/1/restore')
   t.equal(restored.status, 200)

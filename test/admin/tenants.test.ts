@@ -201,7 +201,10 @@ t.test('a stored tenant whose secrets this node cannot open is not served, and G
   t.equal((await other.api('/t/sealed/openapi.json')).status, 404)
   const g = await call(other, tok, 'GET', '/tenants')
   t.match(g.body.items, [{ id: 'sealed', source: 'database', serving: false }])
+  const detail = await call(other, tok, 'GET', '/tenants/sealed')
+  t.equal(detail.status, 503, 'nor can it show the document')
   // With the old key among VESTIBULE_SECRET_KEYS_OLD it opens.
   const rotated = await build(t, { nodeOf: a, adminApi: { keyring: createKeyring({ current: Buffer.alloc(32, 9).toString('base64'), old: [Buffer.alloc(32, 7).toString('base64')] }) } })
+  t.equal((await rotated.api('/t/sealed/openapi.json')).status, 200)
   t.equal((rotated.app.router.get('sealed') as any)?.clients[0].secret, 'only-a-knows')
 })
