@@ -19,6 +19,7 @@ import queueBoard from './routes/ops/queues.ts'
 import docsAssets from './routes/ops/docs-assets.ts'
 import demoPages from './routes/ops/demo.ts'
 import { DOCS_ASSETS_PREFIX } from './routes/openapi/index.ts'
+import adminApi, { type AdminApiSettings } from './tenants/admin/index.ts'
 import { secretHeaders } from './tenants/dialects.ts'
 import { formatTenantError, loadTenantDir, parseTenant, TenantConfigError, type TenantError } from './tenants/loader.ts'
 import { TenantRouter } from './tenants/router.ts'
@@ -73,6 +74,8 @@ export interface AppOptions {
   logMailLinks?: boolean
   /** Tenant ids whose instances are built at start instead of on first request. */
   eagerTenants?: string[]
+  /** The admin API at /admin/v1 and tenants stored in the database (docs/admin-api.md). */
+  adminApi?: AdminApiSettings
 }
 
 export interface App {
@@ -225,6 +228,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       await sub.subscribe(reloadChannel).catch((err: Error) => log.warn({ err: err.message }, 'cannot subscribe to tenant reloads yet'))
       closers.unshift(() => sub.quit().catch(() => sub.disconnect()))
     }
+    await opsApp.register(adminApi, { ...opts.adminApi, db: db.db, router, redis, redisPrefix, log, publicBaseUrl: () => publicBaseUrl, trustProxy: opts.trustProxy ?? false, version: VERSION })
     if (opts.eagerTenants?.length) await router.warm(opts.eagerTenants)
     const demo = opts.demoPages ? router.get('demo') : undefined
     if (demo && demo.clients[0]) await opsApp.register(demoPages, { clientKey: demo.clients[0].id, tenant: demo })

@@ -22,6 +22,7 @@ export interface UsersTable {
   attributes: Json // dialect-specific profile attributes (capture form fields, …)
   created_at: Generated<Date>
   updated_at: Generated<Date>
+  disabled_at: NullableTimestamp // blocked by an operator: sign-ins refused
 }
 
 export interface IdentitiesTable {
@@ -87,6 +88,40 @@ export interface AuditEventsTable {
   created_at: Generated<Date>
 }
 
+export interface AdminTokensTable {
+  id: Generated<string>
+  token_hash: string
+  name: string | null
+  scopes: string[]
+  tenant_id: string | null // null: every tenant
+  created_at: Generated<Date>
+  expires_at: NullableTimestamp
+  last_used_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface TenantConfigsTable {
+  id: string
+  version: number
+  doc: Json // as given, secrets sealed
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface TenantConfigVersionsTable {
+  tenant_id: string
+  version: number
+  action: string // create | update | restore | delete
+  doc: ColumnType<Record<string, unknown> | null, string | null, string | null>
+  actor: string | null
+  created_at: Generated<Date>
+}
+
+export interface TenantHostsTable {
+  host: string
+  tenant_id: string
+}
+
 export interface Database {
   users: UsersTable
   identities: IdentitiesTable
@@ -94,6 +129,10 @@ export interface Database {
   one_time_tokens: OneTimeTokensTable
   email_outbox: EmailOutboxTable
   audit_events: AuditEventsTable
+  admin_tokens: AdminTokensTable
+  tenant_configs: TenantConfigsTable
+  tenant_config_versions: TenantConfigVersionsTable
+  tenant_hosts: TenantHostsTable
 }
 
 export type User = Selectable<UsersTable>
@@ -103,3 +142,4 @@ export type Identity = Selectable<IdentitiesTable>
 export type Session = Selectable<SessionsTable>
 export type OneTimeToken = Selectable<OneTimeTokensTable>
 export type OutboxRow = Selectable<EmailOutboxTable>
+export type AdminToken = Selectable<AdminTokensTable>

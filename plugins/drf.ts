@@ -44,7 +44,8 @@ export const DETAIL = {
   tooLarge: 'Request body is too large.',
   loggedOut: 'Successfully logged out.',
   notFound: 'Not found.',
-  jsonParse: 'JSON parse error - the body is not valid JSON.'
+  jsonParse: 'JSON parse error - the body is not valid JSON.',
+  inactive: 'User inactive or deleted.'
 }
 
 export type FieldErrors = Record<string, string[]>
@@ -192,6 +193,8 @@ export function drfEnvelope (opts: DrfEnvelopeOptions): Envelope {
     providerFailure: (f: ProviderFailure) => (f.error === 'unavailable' ? opts.unavailable : opts.invalidCredentials),
     internal: () => detail(500, DETAIL.serverError),
     methodNotAllowed: (method) => detail(405, `Method "${method}" not allowed.`),
+    // DRF's own words for an inactive user (TokenAuthentication); Django's is_active=False.
+    accountDisabled: () => detail(403, DETAIL.inactive),
     ...(opts.notFound ? { notFound: () => detail(404, DETAIL.notFound) } : {})
   }
 }

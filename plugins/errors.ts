@@ -4,6 +4,7 @@
 // it, so no dialect re-maps framework codes itself. Public text and logged detail stay apart: a 5xx
 // answer never carries the error, the log line carries it with the request id.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AccountDisabledError } from './identity/tenant-identity.ts'
 import type { ProviderFailure } from './providers/types.ts'
 import { RateLimitedError } from './rate-limit.ts'
 
@@ -59,6 +60,8 @@ export interface Envelope {
   notFound? (req: FastifyRequest): Answer
   /** A known path with another method (see refuseOtherMethods; the Allow header is set by the installer). */
   methodNotAllowed? (method: string, allow: string[], req: FastifyRequest): Answer
+  /** A blocked account signed in (AccountDisabledError from the identity core). Default: 403 {error: "account_disabled"}. */
+  accountDisabled? (req: FastifyRequest): Answer
   /** The dialect's own error classes, rendered; undefined when `err` is not one of them. */
   render? (err: unknown, req: FastifyRequest): Answer | undefined
 }
@@ -87,6 +90,10 @@ export function answerFor (envelope: Envelope, err: unknown, req: FastifyRequest
     if (f.error === 'unavailable') req.log.warn({ provider: err.provider, detail: f.detail }, 'provider unavailable')
     else req.log.info({ provider: err.provider, detail: f.detail }, 'provider refused the credentials')
     return envelope.providerFailure(f, req)
+  }
+  if (err instanceof AccountDisabledError) {
+    req.log.info('sign-in refused: the account is disabled')
+    return envelope.accountDisabled?.(req) ?? { status: 403, body: { error: 'account_disabled', message: 'This account is disabled.' } }
   }
   if (err instanceof MethodNotAllowedError) {
     const a = envelope.methodNotAllowed?.(err.method, err.allow, req) ?? envelope.malformed(err as unknown as FastifyError, req)

@@ -18,6 +18,12 @@ interface Entry {
 
 export interface RouterStats { configured: number, built: number }
 
+/**
+ * Finds a tenant the maps do not hold (stored tenants are resolved on their first request, not loaded at
+ * start): upserts it into the router and resolves true, or resolves false when there is none.
+ */
+export type TenantResolver = (key: { id: string } | { host: string }) => Promise<boolean>
+
 const PREFIX = '/t/'
 /** Paths under this prefix belong to the process (shared assets), whatever the Host. */
 const PROCESS_PREFIX = '/_vestibule/'
@@ -32,6 +38,7 @@ export class TenantRouter {
   readonly #opsPaths: Set<string>
   readonly #log: FastifyBaseLogger
   readonly #build: typeof buildTenantApp
+  #resolver: TenantResolver | null = null
 
   constructor (shared: SharedServices, fallback: (req: IncomingMessage, res: ServerResponse) => void, opsPaths: string[], build = buildTenantApp) {
     this.#shared = shared
@@ -41,23 +48,47 @@ export class TenantRouter {
     this.#log = shared.log
   }
 
+  /** Consulted when neither map holds the tenant a request names (see TenantResolver). */
+  setResolver (resolver: TenantResolver | null): void { this.#resolver = resolver }
+
   /** The request handler for node:http. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     let entry: Entry | undefined
+    let key: { id: string } | { host: string } | null = null
     if (url.startsWith(PREFIX)) {
       let end = PREFIX.length
       while (end < url.length && url[end] !== '/' && url[end] !== '?') end++
-      entry = this.#byId.get(url.slice(PREFIX.length, end))
-      if (entry) {
-        const rest = url.slice(end)
-        req.url = rest === '' ? '/' : rest[0] === '?' ? '/' + rest : rest
-      }
+      const id = url.slice(PREFIX.length, end)
+      entry = this.#byId.get(id)
+      if (entry) this.#strip(req, url, end)
+      else key = { id }
     } else if (!this.#opsPaths.has(pathOf(url)) && !url.startsWith(PROCESS_PREFIX)) {
-      entry = this.#byHost.get(hostOf(req.headers.host))
+      const host = hostOf(req.headers.host)
+      entry = this.#byHost.get(host)
+      if (!entry && host) key = { host }
     }
-    if (!entry) { this.#fallback(req, res); return }
-    this.#dispatch(entry, req, res)
+    if (entry) { this.#dispatch(entry, req, res); return }
+    const resolver = this.#resolver
+    if (!resolver || !key) { this.#fallback(req, res); return }
+    // A miss: ask the resolver (one indexed lookup), then route as if the tenant had been there.
+    resolver(key).then((found) => {
+      const e = found ? ('id' in key ? this.#byId.get(key.id) : this.#byHost.get(key.host)) : undefined
+      if (!e) { this.#fallback(req, res); return }
+      if ('id' in key) this.#strip(req, url, PREFIX.length + key.id.length)
+      this.#dispatch(e, req, res)
+    }, (err) => {
+      this.#log.error({ err }, 'tenant resolution failed')
+      if (!res.headersSent) {
+        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' })
+        res.end(JSON.stringify({ error: 'tenant_unavailable', message: 'This tenant cannot serve requests right now.' }))
+      }
+    })
+  }
+
+  #strip (req: IncomingMessage, url: string, end: number): void {
+    const rest = url.slice(end)
+    req.url = rest === '' ? '/' : rest[0] === '?' ? '/' + rest : rest
   }
 
   #dispatch (entry: Entry, req: IncomingMessage, res: ServerResponse): void {
@@ -115,6 +146,8 @@ export class TenantRouter {
   get (id: string): TenantConfig | undefined { return this.#byId.get(id)?.config }
   fileOf (id: string): string | null | undefined { return this.#byId.get(id)?.file }
   ids (): string[] { return [...this.#byId.keys()] }
+  /** The tenant serving `host` (no port; any case), or undefined. */
+  tenantOfHost (host: string): string | undefined { return this.#byHost.get(host.toLowerCase())?.config.id }
 
   /** Builds the instances of these tenants now instead of on their first request. */
   async warm (ids: string[]): Promise<void> {

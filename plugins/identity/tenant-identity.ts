@@ -64,6 +64,17 @@ export type RedeemOutcome<T> =
   | { ok: false, reason: 'unknown' | 'expired' | 'refused' }
   | { ok: false, reason: 'replayed', revoked: number }
 
+/** The account is blocked (an operator set `disabled_at`): the sign-in is refused. Thrown only once the caller
+ *  has proven who they are, so it reveals nothing to a stranger; each dialect's envelope answers it in its words. */
+export class AccountDisabledError extends Error {
+  readonly code = 'VST_ERR_ACCOUNT_DISABLED'
+  constructor () { super('the account is disabled') }
+}
+
+function refuseDisabled (user: User | undefined): void {
+  if (user?.disabled_at) throw new AccountDisabledError()
+}
+
 export class TenantIdentity {
   readonly #db: Executor
   readonly #opts: TenantIdentityOptions
@@ -111,11 +122,12 @@ export class TenantIdentity {
       })
       if (resolved.kind === 'email-in-use') return { kind: 'email-in-use', existingUser: resolved.existingUser, email: resolved.email } as const
       if (resolved.kind === 'no-email' || resolved.kind === 'not-registered') return resolved
+      refuseDisabled(resolved.user)
       const signedIn: SignedIn = { user: resolved.user, isNew: resolved.isNew, how: resolved.kind, identity: resolved.identity }
       const result = opts.then ? await opts.then(tx, signedIn) : undefined as T
       // The dialect's writes may have changed the user (a username, a locale): hand back the stored row.
       const user = opts.then ? (await tx.getUser(signedIn.user.id)) ?? signedIn.user : signedIn.user
-      const token = opts.session ? (await tx.issueSession({ ...opts.session, userId: user.id })).token : null
+      const token = opts.session ? (await issueSession(tx.#db, { ...opts.session, userId: user.id, tenantId: this.tenantId })).token : null
       return { kind: 'signed-in', ...signedIn, user, token, result } as const
     })
     logins.inc({ tenant: this.tenantId, outcome: outcome.kind === 'signed-in' ? outcome.how : outcome.kind })
@@ -147,6 +159,7 @@ export class TenantIdentity {
       if (!consumed.ok) return null
       const email = String(consumed.row.data.email)
       let user = await tx.findUserByEmail(email)
+      refuseDisabled(user)
       if (user && !user.email_verified) {
         await tx.updateUser(user.id, { email: null })
         await tx.recordEvent('email-released', user.id, { reason: 'proven-by-magic-link' })
@@ -155,7 +168,7 @@ export class TenantIdentity {
       const isNew = user === undefined
       if (!user) user = await createUser(tx.#db, this.tenantId, { email, email_verified: true })
       await tx.recordEvent(isNew ? 'register' : 'login', user.id, { via: 'magic-link' })
-      const issued = await tx.issueSession({ ...session, userId: user.id })
+      const issued = await issueSession(tx.#db, { ...session, userId: user.id, tenantId: this.tenantId })
       return { kind: 'signed-in' as const, user, isNew, token: issued.token }
     })
     logins.inc({ tenant: this.tenantId, outcome: result ? (result.isNew ? 'created' : 'login') : 'invalid-token' })
@@ -189,6 +202,7 @@ export class TenantIdentity {
   async verifyPassword (email: string, password: string): Promise<User | null> {
     const user = await this.findUserByEmail(email)
     const ok = await verifyPassword(password, user?.password_hash ?? null)
+    if (user && ok) refuseDisabled(user)
     return user && ok ? user : null
   }
 
@@ -247,12 +261,17 @@ export class TenantIdentity {
 
   // ---- sessions ----
 
-  issueSession (input: SessionSpec & { userId: string }): Promise<{ token: string }> {
+  /** Issues a session to an account that is not blocked (the actions above check the row they already hold). */
+  async issueSession (input: SessionSpec & { userId: string }): Promise<{ token: string }> {
+    const row = await this.#db.selectFrom('users').select('disabled_at').where('tenant_id', '=', this.tenantId).where('id', '=', input.userId).executeTakeFirst()
+    if (row?.disabled_at) throw new AccountDisabledError()
     return issueSession(this.#db, { ...input, tenantId: this.tenantId })
   }
 
-  verifySession (kinds: readonly SessionKind[], token: string): Promise<VerifiedSession | undefined> {
-    return verifySession(this.#db, this.tenantId, kinds, token)
+  /** The live session with its user; a blocked account's tokens are dead even if one escaped the revocation. */
+  async verifySession (kinds: readonly SessionKind[], token: string): Promise<VerifiedSession | undefined> {
+    const v = await verifySession(this.#db, this.tenantId, kinds, token)
+    return v?.user.disabled_at ? undefined : v
   }
 
   revokeSession (token: string): Promise<boolean> {

@@ -20,7 +20,7 @@ export const OAuth2ProviderConfigSchema = Type.Object({
     description: 'Provider type. Keys of the same type share identities (an alias such as `google` and `google-oauth2`).'
   }),
   clientId: Type.String({ minLength: 1, description: 'OAuth2 client id registered with the provider.' }),
-  clientSecret: Type.String({ description: 'OAuth2 client secret; use "${ENV_VAR}" rather than a literal.' }),
+  clientSecret: Type.String({ writeOnly: true, description: 'OAuth2 client secret; use "${ENV_VAR}" rather than a literal.' }),
   scope: Type.Optional(Type.Array(Type.String(), { description: 'Scopes requested in authorization URLs Vestibule builds.' })),
   endpoints: Type.Optional(OAuth2EndpointsSchema),
   tokenEndpointAuthMethod: Type.Optional(Type.Union([Type.Literal('client_secret_post'), Type.Literal('client_secret_basic')], {
@@ -41,7 +41,7 @@ export const OAuth2ProviderConfigSchema = Type.Object({
 export const OAuth1ProviderConfigSchema = Type.Object({
   type: Type.Literal('twitter', { description: 'OAuth 1.0a provider (Twitter/X).' }),
   consumerKey: Type.String({ minLength: 1, description: 'OAuth 1.0a consumer key.' }),
-  consumerSecret: Type.String({ description: 'OAuth 1.0a consumer secret; use "${ENV_VAR}".' }),
+  consumerSecret: Type.String({ writeOnly: true, description: 'OAuth 1.0a consumer secret; use "${ENV_VAR}".' }),
   endpoints: Type.Optional(Type.Object({
     requestToken: Type.Optional(Url('Request-token endpoint.')),
     authorize: Type.Optional(Url('Where the user authorizes the request token.')),

@@ -9,7 +9,8 @@ export const LocaleSchema = Grammar('locale', { description: 'BCP 47 language ta
 /** Fields every API client has; dialects add their own through their manifest's `clientFields`. */
 export const ClientBaseFields = {
   id: Type.String({ minLength: 1, maxLength: 128, description: 'Client id / client key apps send (`client_id`, `client_key`).' }),
-  secret: Type.Optional(Type.String({ minLength: 1, description: 'Client secret for confidential clients (e.g. Capture `/oauth/token`); use "${ENV_VAR}".' })),
+  secret: Type.Optional(Type.String({ minLength: 1, writeOnly: true, description: 'Client secret for confidential clients (e.g. Capture `/oauth/token`); use "${ENV_VAR}".' })),
+  previousSecrets: Type.Optional(Type.Array(Type.String({ minLength: 1, writeOnly: true }), { description: 'Former secrets still accepted while clients move to `secret` (a rotation\'s overlap); remove them to retire them.' })),
   name: Type.Optional(Type.String({ description: 'Human name, for logs and docs.' })),
   redirectUris: Type.Array(Grammar('redirect-uri'), { default: [], description: 'Redirect URIs this client may use (exact match): absolute, without a fragment.' })
 }

@@ -51,7 +51,7 @@ export const sections = {
 /** Fields this dialect adds to every client. */
 export const clientFields = {
   features: Type.Array(Type.String(), { default: [], description: 'Capture API client features; `login_client` allows the login and registration endpoints.' }),
-  apiKey: Type.Optional(Type.String({ minLength: 16, description: 'Capture Social Login API key (`/api/v2/auth_info` apiKey) for this client.' })),
+  apiKey: Type.Optional(Type.String({ minLength: 16, writeOnly: true, description: 'Capture Social Login API key (`/api/v2/auth_info` apiKey) for this client.' })),
   defaultFlow: Type.Optional(Type.String({ description: 'Capture: flow used when a request omits `flow`.' })),
   defaultFlowVersion: Type.Optional(Type.String({ description: 'Capture: flow version used when a request omits `flow_version`.' }))
 }

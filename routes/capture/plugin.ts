@@ -80,6 +80,14 @@ function captureEnvelope (app: FastifyInstance): Envelope {
     },
     providerFailure: (_f, req) => fault(req, true),
     internal: (req) => fault(req, true),
+    // A blocked account: Capture's permission error (the 400s are its authentication and permission codes);
+    // at /oauth/token the OAuth error for a grant that no longer holds.
+    accountDisabled (req) {
+      const envelope = bodyOf(req)
+      if (envelope === 'oauth') return { status: 400, body: { error: 'invalid_grant', error_description: 'the account is disabled' } }
+      if (envelope === 'engage' || envelope === 'engage-page') return fault(req, false)
+      return captureAnswer(new CaptureError(403, 'permission_error', (l) => (l === 'fr-FR' ? 'Ce compte est désactivé.' : 'This account is disabled.')), req)
+    },
     render (err, req) {
       if (err instanceof CaptureError) return captureAnswer(err, req)
       if (err instanceof OAuthError) {

@@ -23,7 +23,8 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     const id = basic?.id ?? body.client_id
     const secret = basic?.secret ?? body.client_secret
     const client = (id ? tenant.client(id) : undefined) as ClientConfig | undefined
-    const ok = matchesAny(secret ?? '', [client?.secret ?? NO_SECRET])
+    // During a rotation the previous secrets are accepted too, until the operator retires them.
+    const ok = matchesAny(secret ?? '', [client?.secret ?? NO_SECRET, ...(client?.previousSecrets ?? [])])
     if (!id || !secret || !client || !client.secret || !ok) throw new OAuthError('invalid_client', 'client authentication failed')
     return client
   }

@@ -33,7 +33,9 @@ export default async function oauthConfirm (app: FastifyInstance, opts: OAuthCon
     providerFailure: (f, req) => onCallback(req)
       ? callbackFailure(f.error === 'unavailable' ? 'provider_unavailable' : 'invalid_credentials')
       : { status: 503 },
-    internal: (req) => onCallback(req) ? callbackFailure('server_error') : { status: 500 }
+    internal: (req) => onCallback(req) ? callbackFailure('server_error') : { status: 500 },
+    // A blocked account: freesewing's bare 403 for a user who is not active; errorUrl?error=account_disabled on the callback.
+    accountDisabled: (req) => onCallback(req) ? { ...callbackFailure('account_disabled'), ...(errorUrl ? {} : { status: 403 }) } : { status: 403 }
   }
   installEnvelope(app, envelope)
 

@@ -10,7 +10,7 @@ export const CALLBACK_ROUTE = '/oauth/callback/from/:provider'
 /** Codes appended to errorUrl as `?error=`; documented in docs/oauth-confirm.md. */
 export type CallbackError =
   | 'invalid_request' | 'invalid_state' | 'access_denied' | 'invalid_credentials'
-  | 'provider_unavailable' | 'email_in_use' | 'rate_limited' | 'server_error'
+  | 'provider_unavailable' | 'email_in_use' | 'rate_limited' | 'server_error' | 'account_disabled'
 
 /** What plugin.ts hands the route files. */
 export interface Shared {

@@ -9,7 +9,7 @@ export type SyncanoOptions = Static<typeof SyncanoOptionsSchema>
 
 export const InstanceSchema = Type.Object({
   name: Name({ description: 'Syncano instance name as it appears in `/v1.1/instances/:instance/`.' }),
-  apiKeys: Type.Array(Type.String({ minLength: 8 }), { minItems: 1, description: 'API keys accepted in `X-API-KEY` for this instance; use "${ENV_VAR}".' })
+  apiKeys: Type.Array(Type.String({ minLength: 8, writeOnly: true }), { minItems: 1, description: 'API keys accepted in `X-API-KEY` for this instance; use "${ENV_VAR}".' })
 }, { additionalProperties: false })
 export type InstanceConfig = Static<typeof InstanceSchema>
 
