@@ -20,11 +20,12 @@ async function clientAccepted (b: Built, tenant: string, id: string, secret: str
   return body.error === 'invalid_grant'
 }
 
-/** Does the syncano dialect accept this X-API-KEY? (No body: a field error when it does, 403 when not.) */
+/** Does the syncano dialect accept this X-API-KEY? (No body: 401 when it does, 403 when not.) */
 async function keyAccepted (b: Built, tenant: string, key: string): Promise<boolean> {
   const res = await b.api(`/t/${tenant}/v1.1/instances/prod/user/auth/github/`, { method: 'POST', headers: { 'x-api-key': key } })
-  if (res.status !== 400 && res.status !== 403) throw new Error(`unexpected ${res.status}`)
-  return res.status === 400
+  // A known key and no body: 401 "Invalid authorization token."; an unknown key: 403.
+  if (res.status !== 401 && res.status !== 403) throw new Error(`unexpected ${res.status}`)
+  return res.status === 401
 }
 
 t.test('create a client (secret shown once), rotate with overlap, retire, remove', async (t) => {

@@ -34,8 +34,8 @@ t.test('documents are validated as tenants:check validates files, with the same 
   t.same(r.body.errors, ['/providers/google/clientId: Expected string'])
   const cross = await call(b, tok, 'POST', '/tenants', { ...bad, providers: {}, clients: [{ id: 'c' }, { id: 'c' }] })
   t.same(cross.body.errors, ['/defaultLocale: "fr-FR" is not one of locales (en-US)', '/clients/1/id: duplicate client id "c"'], 'cross-checks too')
-  t.same((await call(b, tok, 'POST', '/tenants', tenantDoc('acme', { colour: 'red' }))).body.errors, ['/colour: Unexpected property'])
-  t.same((await call(b, tok, 'POST', '/tenants', tenantDoc('acme', { dialects: { saml: {} } }))).body.errors, ['/dialects/saml: Unexpected property'])
+  t.match((await call(b, tok, 'POST', '/tenants', tenantDoc('acme', { colour: 'red' }))).body.errors, [/^\/colour: unknown key "colour"/])
+  t.match((await call(b, tok, 'POST', '/tenants', tenantDoc('acme', { dialects: { saml: {} } }))).body.errors, [/^\/dialects\/saml: unknown dialect "saml"; the dialects are/])
 
   const env = await call(b, tok, 'POST', '/tenants', tenantDoc('acme', { providers: { github: { type: 'github', clientId: 'x', clientSecret: '${HOME}' } } }))
   t.equal(env.status, 400, 'the server\'s environment is not readable through a stored tenant')
