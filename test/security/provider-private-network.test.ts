@@ -28,6 +28,8 @@ t.test('non-public ranges', async (t) => {
     ['fc00::1', 'unique-local'], ['fd12:3456::1', 'unique-local'], ['0.0.0.0', 'unspecified ("this network")'], ['::', 'unspecified'],
     ['100.64.0.1', 'shared (carrier-grade NAT)'], ['224.0.0.1', 'multicast'], ['ff02::1', 'multicast'],
     ['::ffff:127.0.0.1', 'loopback'], ['::ffff:7f00:1', 'loopback'], ['::ffff:10.0.0.1', 'private'], ['64:ff9b::a9fe:a9fe', 'link-local'], ['2002:c0a8:0101::1', 'private'],
+    ['0.1.2.3', 'unspecified ("this network")'], ['255.255.255.255', 'broadcast'], ['192.0.2.10', 'reserved'], ['198.18.0.1', 'reserved'],
+    ['fec0::1', 'site-local'], ['::7f00:1', 'loopback'], ['100::1', 'discard-only'], ['2001:db8::1', 'reserved'], ['64:ff9b::808:808', null],
     ['8.8.8.8', null], ['172.32.0.1', null], ['1.1.1.1', null], ['2606:4700:4700::1111', null], ['::ffff:8.8.8.8', null], ['accounts.google.com', null]
   ]
   for (const [ip, range] of cases) t.equal(nonPublicRange(ip), range, ip)
