@@ -14,7 +14,7 @@ import { tenantSchema, type TenantConfig } from './schema.ts'
 
 export type Doc = Record<string, unknown>
 
-export type StoreErrorKind = 'invalid' | 'not-found' | 'defined-outside' | 'exists' | 'precondition-failed' | 'secret-key'
+export type StoreErrorKind = 'invalid' | 'not-found' | 'defined-outside' | 'exists' | 'precondition-failed' | 'secret-key' | 'forbidden'
 
 /** Why a store call refused; the admin API maps each kind to its status. */
 export class TenantStoreError extends Error {
@@ -50,6 +50,12 @@ export interface WriteOptions {
   ifMatch?: number[] | '*'
   /** Who writes (an admin token id, `cli`); kept in the history. */
   actor?: string | null
+  /**
+   * The writer holds a token restricted to this tenant: it changes the tenant's settings but not which
+   * hosts route to it (the deployment's to decide: otherwise it could claim any host not yet claimed), and
+   * it cannot bring a deleted tenant back (that creates one).
+   */
+  restricted?: boolean
 }
 
 // ---- secret fields ----
@@ -340,8 +346,12 @@ export class TenantStore {
         if (row) checkIfMatch(opts.ifMatch, row.version)
         else if (opts.ifMatch !== undefined && action !== 'restore') throw new TenantStoreError('precondition-failed', `tenant "${id}" does not exist`)
         const current = row ? { version: row.version, doc: openDoc(this.ring, row.doc, id) } : null
+        if (opts.restricted && !row) throw new TenantStoreError('forbidden', `creating tenant "${id}" needs a token for every tenant`)
         const plain = await next(current, tx)
         const config = checkDocument(plain, this.outside, id)
+        if (opts.restricted && current && !sameHosts(current.doc.hosts, config.hosts)) {
+          throw new TenantStoreError('forbidden', 'a token restricted to this tenant cannot change its hosts; an operator with a token for every tenant can')
+        }
         const sealed = sealDoc(this.ring, plain, id)
         let version: number
         if (row) {
@@ -370,6 +380,12 @@ export class TenantStore {
       })
     } catch (err) { throw mapWriteError(err, id) }
   }
+}
+
+/** The same set of hosts, in any order or case. */
+function sameHosts (before: unknown, after: readonly string[]): boolean {
+  const norm = (hs: readonly unknown[]) => [...new Set(hs.map((h) => String(h).toLowerCase()))].sort().join('\n')
+  return norm(Array.isArray(before) ? before : []) === norm(after)
 }
 
 function checkIfMatch (ifMatch: WriteOptions['ifMatch'], version: number): void {

@@ -17,7 +17,8 @@ const STORE: Record<StoreErrorKind, [number, string]> = {
   'defined-outside': [409, 'defined_outside'],
   exists: [409, 'tenant_exists'],
   'precondition-failed': [412, 'precondition_failed'],
-  'secret-key': [503, 'secret_key_unavailable']
+  'secret-key': [503, 'secret_key_unavailable'],
+  forbidden: [403, 'forbidden']
 }
 
 export function fromStore (err: TenantStoreError): AdminError {

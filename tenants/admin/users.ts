@@ -6,8 +6,11 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Database, Identity, Session, User } from '../../db/index.ts'
+import type { Database, Identity, OneTimeToken, Session, User } from '../../db/index.ts'
+import type { OutboxRow } from '../../db/database.ts'
 import { recordEvent, revokeUserSessions } from '../../plugins/identity/index.ts'
+import { openTokenRow } from '../../plugins/identity/tokens.ts'
+import { openOutboxRow } from '../../plugins/mail/sealed.ts'
 
 export interface UserQuery {
   afterId?: string
@@ -137,18 +140,38 @@ export class TenantUsers {
     return [...new Set([user.email, ...ids.map((i) => i.email)].filter((e): e is string => !!e).map((e) => e.toLowerCase()))]
   }
 
-  /** Everything stored about an account, as JSON (links in mail are removed: they may still sign in). */
+  /**
+   * The one-time tokens and mail of this tenant that belong to or name the account, opened (their data and
+   * bodies are sealed at rest, so SQL cannot search them): a token whose user is the account or whose data
+   * names one of its addresses or its uuid; a mail to one of its addresses or naming one in its subject or
+   * body. Read in pages by id, so a tenant's whole outbox is never held at once.
+   */
+  async #naming (db: Kysely<Database> | Transaction<Database>, user: User, addresses: string[]): Promise<{ tokens: OneTimeToken[], mail: OutboxRow[], unreadable: number }> {
+    const needles = [...addresses, user.uuid.toLowerCase()]
+    const names = (...texts: Array<string | null>) => { const t = texts.join('\n').toLowerCase(); return needles.some((n) => t.includes(n)) }
+    let unreadable = 0
+    // A row none of this node's keys opens (sealed with a key since dropped) can be read by nobody; it is counted.
+    const opened = <R>(open: () => R): R | null => { try { return open() } catch { unreadable++; return null } }
+    const tokens: OneTimeToken[] = []
+    for await (const row of pages((after) => db.selectFrom('one_time_tokens').selectAll().where('tenant_id', '=', this.tenantId).where('id', '>', after).orderBy('id').limit(PAGE).execute())) {
+      const open = opened(() => openTokenRow(row))
+      if (row.user_id === user.id || (open && names(JSON.stringify(open.data)))) tokens.push(open ?? row)
+    }
+    const mail: OutboxRow[] = []
+    for await (const row of pages((after) => db.selectFrom('email_outbox').selectAll().where('tenant_id', '=', this.tenantId).where('id', '>', after).orderBy('id').limit(PAGE).execute())) {
+      const open = opened(() => openOutboxRow(row))
+      if (open && names(open.to_address, open.subject, open.text_body, open.html_body)) mail.push(open)
+    }
+    return { tokens, mail, unreadable }
+  }
+
+  /** Everything stored about an account, as JSON, sealed data opened (links in mail are removed: they may still sign in). */
   async export (user: User): Promise<Record<string, unknown>> {
     const addresses = await this.#addresses(this.db, user)
-    const [identities, sessions, tokens, mail, events] = await Promise.all([
+    const [identities, sessions, { tokens, mail }, events] = await Promise.all([
       this.db.selectFrom('identities').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', user.id).orderBy('id').execute(),
       this.db.selectFrom('sessions').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', user.id).orderBy('id').execute(),
-      this.db.selectFrom('one_time_tokens').selectAll().where('tenant_id', '=', this.tenantId)
-        .where((eb) => eb.or([eb('user_id', '=', user.id), ...addresses.map((a) => eb(sql`position(${a} in lower(data::text))`, '>', 0))]))
-        .orderBy('id').execute(),
-      addresses.length
-        ? this.db.selectFrom('email_outbox').selectAll().where('tenant_id', '=', this.tenantId).where(sql`lower(to_address)`, 'in', addresses).orderBy('id').execute()
-        : Promise.resolve([]),
+      this.#naming(this.db, user, addresses),
       this.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', user.id).orderBy('id').execute()
     ])
     const noLinks = (s: string | null) => s?.replace(/https?:\/\/[^\s"'<>]+/g, '[link removed]') ?? null
@@ -177,13 +200,13 @@ export class TenantUsers {
       if (!locked) return null
       const addresses = await this.#addresses(tx, user)
       const names = (col: string) => (eb: any) => eb.or(addresses.map((a) => eb(sql`position(${a} in lower(${sql.raw(col)}))`, '>', 0)))
-      const tokens = await tx.deleteFrom('one_time_tokens').where('tenant_id', '=', this.tenantId)
-        .where((eb) => eb.or([eb('user_id', '=', user.id), ...(addresses.length ? [names('data::text')(eb)] : [])]))
-        .executeTakeFirst()
-      const mail = addresses.length
-        ? await tx.deleteFrom('email_outbox').where('tenant_id', '=', this.tenantId)
-          .where((eb) => eb.or([eb(sql`lower(to_address)`, 'in', addresses), names("subject || ' ' || text_body || ' ' || coalesce(html_body, '')")(eb)]))
-          .executeTakeFirst()
+      // Token data and mail bodies are sealed: the rows are found by opening them, then deleted by id.
+      const found = await this.#naming(tx, user, addresses)
+      const tokens = found.tokens.length
+        ? await tx.deleteFrom('one_time_tokens').where('tenant_id', '=', this.tenantId).where('id', 'in', found.tokens.map((r) => r.id)).executeTakeFirst()
+        : { numDeletedRows: 0n }
+      const mail = found.mail.length
+        ? await tx.deleteFrom('email_outbox').where('tenant_id', '=', this.tenantId).where('id', 'in', found.mail.map((r) => r.id)).executeTakeFirst()
         : { numDeletedRows: 0n }
       const sessions = await tx.selectFrom('sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', this.tenantId).where('user_id', '=', user.id).executeTakeFirstOrThrow()
       const identities = await tx.selectFrom('identities').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', this.tenantId).where('user_id', '=', user.id).executeTakeFirstOrThrow()
@@ -205,7 +228,8 @@ export class TenantUsers {
           sessions: Number(sessions.n),
           oneTimeTokens: Number(tokens.numDeletedRows),
           mail: Number(mail.numDeletedRows),
-          auditEventsPseudonymised: Number(events.numUpdatedRows)
+          auditEventsPseudonymised: Number(events.numUpdatedRows),
+          ...(found.unreadable ? { sealedRowsUnreadable: found.unreadable } : {})
         }
       }
     })
@@ -232,11 +256,24 @@ export class TenantUsers {
   }
 }
 
+const PAGE = 1000
+
+/** Every row of a keyset-paged query, one page in memory at a time. */
+async function * pages<R extends { id: string }> (page: (afterId: string) => Promise<R[]>): AsyncGenerator<R> {
+  let after = '0'
+  for (;;) {
+    const rows = await page(after)
+    yield * rows
+    if (rows.length < PAGE) return
+    after = rows[rows.length - 1].id
+  }
+}
+
 function escapeRegex (s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 /** One-time token data without what would let the reader use or forge it (hashes, secrets, verifiers). */
 function withoutSecrets (data: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(data).filter(([k]) => !/hash|secret|verifier|nonce|pkce/i.test(k)))
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !/hash|secret|sealed|verifier|nonce|pkce/i.test(k)))
 }

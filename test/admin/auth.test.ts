@@ -99,6 +99,22 @@ t.test('a token restricted to tenant A: B is not found, and it writes nothing it
   t.equal((await call(b, writeA, 'DELETE', '/tenants/tenant-a')).status, 403, 'so does deleting one')
   t.equal((await call(b, writeA, 'PATCH', '/tenants/tenant-a', { locales: ['en-US', 'fr-FR'] })).status, 200, 'its own tenant it may change')
   t.equal((await call(b, root, 'GET', '/tenants/tenant-b')).body.version, 1, 'B untouched')
+
+  // Which hosts route to a tenant is the deployment's to decide: a restricted token cannot claim one.
+  const claim = await call(b, writeA, 'PATCH', '/tenants/tenant-a', { hosts: ['login.someone-else.test'] })
+  t.equal(claim.status, 403, 'a restricted token cannot claim a host not yet claimed')
+  t.match(claim.body, { error: 'forbidden', message: /cannot change its hosts/ })
+  const put = await call(b, writeA, 'PUT', '/tenants/tenant-a', { ...tenantDoc('tenant-a'), hosts: ['login.someone-else.test'] })
+  t.equal(put.status, 403, 'nor by replacing the document')
+  t.equal((await call(b, root, 'PATCH', '/tenants/tenant-a', { hosts: ['a.test'] })).status, 200, 'a token for every tenant may')
+  t.equal((await call(b, writeA, 'PATCH', '/tenants/tenant-a', { hosts: ['A.test'], locales: ['en-US'] })).status, 200, 'the same hosts: other settings change')
+  t.equal((await call(b, writeA, 'POST', '/tenants/tenant-a/versions/1/restore')).status, 403, 'restoring a version with other hosts is changing them')
+  t.equal((await call(b, root, 'GET', '/tenants/tenant-a')).body.config.hosts[0], 'A.test')
+  t.equal((await call(b, root, 'DELETE', '/tenants/tenant-a')).status, 200)
+  const back = await call(b, writeA, 'POST', '/tenants/tenant-a/versions/2/restore')
+  t.equal(back.status, 403, 'bringing a deleted tenant back creates one: a token for every tenant only')
+  t.match(back.body.message, /needs a token for every tenant/)
+  t.equal((await call(b, root, 'GET', '/tenants/tenant-a')).status, 404, 'still deleted')
 })
 
 t.test('failed attempts are limited per address, on every node (Redis)', async (t) => {
