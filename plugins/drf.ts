@@ -228,12 +228,13 @@ export function parseTokenHeader (header: string | string[] | undefined): TokenH
   return { kind: 'token', token: parts[1] }
 }
 
-/** An onRequest hook (DRF authenticates before it reads the body): 401 + `WWW-Authenticate: Token` on failure. */
-export function tokenAuth (app: FastifyInstance, kinds: readonly SessionKind[]) {
+/** An onRequest hook (DRF authenticates before it reads the body): 401 + `WWW-Authenticate: Token` on failure.
+ *  `optional`: a view with AllowAny, where no header is fine but a bad or stale `Token` is still refused. */
+export function tokenAuth (app: FastifyInstance, kinds: readonly SessionKind[], opts: { optional?: boolean } = {}) {
   return async function authenticate (req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const h = parseTokenHeader(req.headers.authorization)
     const deny = (detail: string) => reply.code(401).header('www-authenticate', 'Token').send({ detail })
-    if (h.kind === 'none') return deny(DETAIL.notAuthenticated)
+    if (h.kind === 'none') return opts.optional ? undefined : deny(DETAIL.notAuthenticated)
     if (h.kind === 'bad') return deny(h.detail)
     const found = await app.tenant.identity.verifySession(kinds, h.token)
     if (!found) return deny(DETAIL.invalidToken)

@@ -1,9 +1,10 @@
 // POST /v1/auth/social/login/ and /v1/auth/social/login/:provider/: social sign-in with a client key.
 import type { FastifyInstance } from 'fastify'
+import { DETAIL, tokenAuth } from '../../plugins/drf.ts'
 import { DialectError, unwrapProvider } from '../../plugins/errors.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
 import type { ByLinkOptions } from './options.ts'
-import { COMMON_ERRORS, LoginResponse, ProviderParams, SocialBody, SocialErrors, SocialPathBody, serializeUser, Unavailable } from './schemas.ts'
+import { COMMON_ERRORS, Detail, LoginResponse, ProviderParams, SocialBody, SocialErrors, SocialPathBody, serializeUser, Unauthorized, Unavailable } from './schemas.ts'
 
 export const E = {
   invalidClient: { client_key: ['Invalid client key.'] },
@@ -19,6 +20,9 @@ const refuse = (body: unknown) => new DialectError({ status: 400, body })
 export default async function socialRoutes (app: FastifyInstance, opts: ByLinkOptions): Promise<void> {
   const tenant = app.tenant
   const sessionTtl = opts.sessionTtlSeconds ?? null
+  // The upstream view's TokenAuthentication runs first (rest_social_auth/views.py SocialTokenUserAuthView):
+  // no header is fine, a stale or malformed `Authorization: Token` is 401.
+  const staleToken = tokenAuth(app, ['token'], { optional: true })
 
   async function socialLogin (providerName: string, values: Record<string, string | undefined>) {
     const client = tenant.client(values.client_key)
@@ -35,9 +39,10 @@ export default async function socialRoutes (app: FastifyInstance, opts: ByLinkOp
     return { token: outcome.token!, ...serializeUser(outcome.user) }
   }
 
-  const socialResponses = { 200: LoginResponse, 400: SocialErrors, 503: Unavailable, ...COMMON_ERRORS }
+  const socialResponses = { 200: LoginResponse, 400: SocialErrors, 401: Unauthorized, 404: Detail, 503: Unavailable, ...COMMON_ERRORS }
 
   app.post('/v1/auth/social/login/', {
+    onRequest: staleToken,
     schema: {
       operationId: 'byLinkSocialLogin',
       tags: ['by-link'],
@@ -52,6 +57,7 @@ export default async function socialRoutes (app: FastifyInstance, opts: ByLinkOp
   })
 
   app.post<{ Params: { provider: string } }>('/v1/auth/social/login/:provider/', {
+    onRequest: staleToken,
     schema: {
       operationId: 'byLinkSocialLoginWithProvider',
       tags: ['by-link'],
@@ -61,5 +67,9 @@ export default async function socialRoutes (app: FastifyInstance, opts: ByLinkOp
       body: SocialPathBody,
       response: socialResponses
     }
-  }, async (req) => socialLogin(req.params.provider, req.body as Record<string, string | undefined>))
+  }, async (req) => {
+    // An unknown provider in the URL is Django's 404 (upstream decorate_request, test_unknown_provider_session).
+    if (!tenant.providers.get(req.params.provider)) throw new DialectError({ status: 404, body: { detail: DETAIL.notFound } })
+    return socialLogin(req.params.provider, req.body as Record<string, string | undefined>)
+  })
 }

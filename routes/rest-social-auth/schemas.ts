@@ -5,7 +5,7 @@ import { bodySchema, DetailSchema, fieldErrorsSchema, type FieldSpec } from '../
 export const SOCIAL_FIELDS: FieldSpec[] = [
   { name: 'provider', required: true, maxLength: 64, description: 'Provider key configured for this tenant (e.g. `twitter`, `facebook`, `google-oauth2`).', example: 'facebook' },
   { name: 'code', maxLength: 2048, description: 'OAuth2: the authorization code the provider returned to the client. Required for OAuth2 providers.' },
-  { name: 'redirect_uri', maxLength: 2048, description: 'OAuth2: the redirect URI the client used with the provider (required). OAuth1 step 1: where the user is sent after authorizing (required).' },
+  { name: 'redirect_uri', maxLength: 2048, description: 'OAuth2: the redirect URI the client used with the provider (required). OAuth1 step 1: where the user is sent after authorizing (one of the tenant\'s `oauth1CallbackUrls`; absent: the first of them).' },
   { name: 'oauth_token', maxLength: 512, description: 'OAuth1 step 2 (required): the oauth_token the provider returned to the client.' },
   { name: 'oauth_token_secret', maxLength: 512, description: 'OAuth1 step 2 (required): the oauth_token_secret from step 1.' },
   { name: 'oauth_verifier', maxLength: 512, description: 'OAuth1 step 2 (required): the oauth_verifier the provider returned to the client.' },

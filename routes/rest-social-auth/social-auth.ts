@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { hashToken, safeEqual } from '../../plugins/crypto.ts'
 import { MSG, requireFields } from '../../plugins/drf.ts'
 import { DialectError, ProviderFailureError, unwrapProvider } from '../../plugins/errors.ts'
-import type { NormalizedProfile, OAuth1Provider, OAuth2Provider } from '../../plugins/providers/types.ts'
+import type { NormalizedProfile, OAuth1Provider, OAuth2Provider, OAuth2Tokens } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
 import { normalisedUrl, type RestSocialAuthOptions } from './options.ts'
 import { OAuth1Step1Response, SOCIAL_FIELDS, SocialAuthBody, SocialAuthErrors, TokenResponse, Unavailable, UnsupportedMedia } from './schemas.ts'
@@ -12,6 +12,10 @@ import { OAuth1Step1Response, SOCIAL_FIELDS, SocialAuthBody, SocialAuthErrors, T
 /** How long an OAuth1 request token issued in step 1 may be used in step 2. */
 const OAUTH1_REQUEST_TTL_SECONDS = 900
 const OAUTH1_PURPOSE = 'oauth1-request'
+/** The provider's answer to a code (or an OAuth1 token + verifier) is kept this long, so a retry completes
+ *  (baseapp_social_auth cache/models.py, cache/tasks.py: one hour). */
+export const ANSWER_CACHE_TTL_SECONDS = 3600
+export const ANSWER_CACHE_PURPOSE = 'rsa-provider-answer'
 
 export const E = {
   invalidProvider: { provider: ['Invalid provider'] },
@@ -71,15 +75,39 @@ export default async function socialAuthRoutes (app: FastifyInstance, opts: Rest
     }
     const step2 = values.oauth_token !== undefined || values.oauth_token_secret !== undefined || values.oauth_verifier !== undefined
     if (!step2) {
-      need(['redirect_uri'])
-      return oauth1Step1(provider, values.redirect_uri!)
+      // Only {provider}: the provider's configured callback, the first listed (upstream test_twitter_can_perform_step1).
+      const configured = [...oauth1Callbacks][0]
+      if (values.redirect_uri === undefined && configured === undefined) need(['redirect_uri'])
+      return oauth1Step1(provider, values.redirect_uri ?? configured!)
     }
     need(['oauth_token', 'oauth_token_secret', 'oauth_verifier'])
     return oauth1Step2(provider, values)
   })
 
+  // The provider answer cache (baseapp_social_auth cache/pipeline.py): a code can be exchanged once, so its answer
+  // is kept for an hour as a one-time-token row of this tenant, looked up by the SHA-256 of a key naming the provider,
+  // the redirect_uri and the code (the row stores a hash of that: never the code), the answer sealed under the row.
+  const answerKey = (parts: string[]) => hashToken(JSON.stringify(parts))
+  async function cachedAnswer<T> (key: string): Promise<T | undefined> {
+    const row = await identity.peekToken(ANSWER_CACHE_PURPOSE, key)
+    return row ? row.data.answer as T : undefined
+  }
+  async function keepAnswer (key: string, answer: unknown): Promise<void> {
+    try {
+      await identity.createToken(ANSWER_CACHE_PURPOSE, { ttlSeconds: ANSWER_CACHE_TTL_SECONDS, token: key, data: { answer } })
+    } catch (err) {
+      // A parallel request kept the same answer first: theirs serves the retries.
+      app.log.debug({ err }, 'provider answer already cached')
+    }
+  }
+
   async function oauth2 (provider: OAuth2Provider, values: Values) {
-    const tokens = unwrapProvider(await provider.exchangeCode({ code: values.code!, redirectUri: values.redirect_uri! }), provider.name)
+    const key = answerKey(['oauth2', provider.name, values.redirect_uri!, values.code!])
+    let tokens = await cachedAnswer<OAuth2Tokens>(key)
+    if (!tokens) {
+      tokens = unwrapProvider(await provider.exchangeCode({ code: values.code!, redirectUri: values.redirect_uri! }), provider.name)
+      await keepAnswer(key, tokens)
+    }
     return finish(unwrapProvider(await provider.profileFromTokens(tokens), provider.name), values)
   }
 
@@ -104,12 +132,17 @@ export default async function socialAuthRoutes (app: FastifyInstance, opts: Rest
   async function oauth1Step2 (provider: OAuth1Provider, values: Values) {
     const oauthToken = values.oauth_token!
     const secret = values.oauth_token_secret!
+    // A retry within the hour (baseapp caches per oauth_token + oauth_verifier; here the secret is bound too).
+    const key = answerKey(['oauth1', provider.name, oauthToken, values.oauth_verifier!, hashToken(secret)])
+    const cached = await cachedAnswer<{ accessToken: string, accessTokenSecret: string }>(key)
+    if (cached) return finish(unwrapProvider(await provider.profileFromAccessToken(cached.accessToken, cached.accessTokenSecret), provider.name), values)
     // Check before consuming, so a caller who only saw oauth_token (it travels in the callback URL) cannot burn it.
     const row = await identity.peekToken(OAUTH1_PURPOSE, oauthToken)
     const bound = row !== undefined && row.data.provider === provider.name && safeEqual(hashToken(secret), String(row.data.secretHash ?? ''))
     if (!bound) throw refuse(E.invalidCredentials)
     if (!(await identity.consumeToken(OAUTH1_PURPOSE, oauthToken)).ok) throw refuse(E.invalidCredentials)
     const at = unwrapProvider(await provider.accessToken({ oauthToken, oauthTokenSecret: secret, verifier: values.oauth_verifier! }), provider.name)
+    await keepAnswer(key, { accessToken: at.accessToken, accessTokenSecret: at.accessTokenSecret })
     return finish(unwrapProvider(await provider.profileFromAccessToken(at.accessToken, at.accessTokenSecret), provider.name), values)
   }
 }

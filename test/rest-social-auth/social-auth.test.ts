@@ -105,7 +105,7 @@ t.test('invalid provider, OAuth1-only provider fields on OAuth2, invalid code', 
   const code = ghCode('alice')
   t.equal((await post({ provider: 'github', code, redirect_uri: REDIRECT })).status, 200)
   r = await post({ provider: 'github', code, redirect_uri: REDIRECT })
-  t.same([r.status, await r.json()], [400, { non_field_errors: 'invalid_credentials' }], 'a used code')
+  t.equal(r.status, 200, 'a used code within the hour: the cached provider answer (answer-cache.test.ts)')
 })
 
 t.test('provider unavailable (timeout) is 503, not invalid credentials', async (t) => {
@@ -139,9 +139,9 @@ t.test('OAuth1 step 2: replay and a request token this tenant never issued → i
   const a = await oauth1.authorize(s1.body.oauth_token, 'bob')
   const step2 = { provider: 'twitter', oauth_token: a.oauthToken, oauth_token_secret: s1.body.oauth_token_secret, oauth_verifier: a.oauthVerifier }
   const [x, y] = await Promise.all([post(step2, 'tw'), post(step2, 'tw')])
-  t.same([x.status, y.status].sort(), [200, 400], 'of two parallel uses exactly one succeeds')
+  t.ok([x.status, y.status].includes(200), 'of two parallel uses one signs in (the other may be refused or served from the answer cache)')
   const replay = await post(step2, 'tw')
-  t.same([replay.status, await replay.json()], [400, { non_field_errors: 'invalid_credentials' }])
+  t.match([replay.status, await replay.json()], [200, { is_new: false }], 'a retry within the hour: the cached access token')
 
   // A request token obtained directly from the provider, not through step 1 of this tenant.
   const tw = createProviderRegistry({ twitter: providers.twitter as any }).get('twitter') as OAuth1Provider
@@ -174,7 +174,7 @@ t.test('OAuth1 step 1 refuses a non-URL redirect_uri and an allow-list miss', as
   let r = await post({ provider: 'twitter', redirect_uri: 'javascript:alert(1)' }, 'tw')
   t.same([r.status, await r.json()], [400, { redirect_uri: ['Enter a valid URL.'] }])
   r = await post({ provider: 'twitter' }, 'tw')
-  t.same([r.status, await r.json()], [400, { redirect_uri: ['This field is required.'] }])
+  t.equal(r.status, 200, 'only the provider: the configured callback')
   r = await post({ provider: 'twitter', redirect_uri: 'https://evil.example/cb' }, 'tw')
   t.same([r.status, await r.json()], [400, { redirect_uri: ['This redirect_uri is not allowed.'] }])
   r = await post({ provider: 'twitter', redirect_uri: CALLBACK }, 'tw')
