@@ -13,7 +13,7 @@ export type InitBodyType = Static<typeof InitBody>
 
 export const InitReply = Type.Object({
   state: Type.String({ description: 'Opaque single-use state (32 lowercase hex characters, 128 random bits) the frontend passes to the provider.' }),
-  url: Type.String({ description: 'The provider authorization URL carrying this state, PKCE challenge and Vestibule\'s callback URL.' })
+  url: Type.String({ description: 'The provider authorization URL carrying this state and Vestibule\'s callback URL, with a PKCE challenge (and an OIDC nonce) unless `providerUrls` is `frontend`.' })
 }, { examples: [{ state: '5d5132041ad3f369443f1d7b', url: 'https://github.com/login/oauth/authorize?response_type=code&client_id=…&state=5d5132041ad3f369443f1d7b' }] })
 
 export const CallbackParams = Type.Object({
