@@ -22,6 +22,9 @@ export interface FlowOptions {
   pkce?: boolean
   /** An OIDC nonce, for provider types whose id_token is checked (default true). */
   nonce?: boolean
+  /** Read the profile from the provider's userinfo endpoint only, ignoring any id_token (default false). For a
+   *  client app that builds the provider URL itself: no nonce was sent, and the app may not ask for `openid`. */
+  userinfoProfile?: boolean
   /** The state's shape when the wire format fixes it (default 32 random bytes, base64url). */
   stateToken?: () => string
   /**
@@ -161,7 +164,9 @@ export function authorizationFlow (store: FlowStore, opts: FlowOptions): Authori
         if (query.error !== undefined) return withCookie({ ok: false, reason: 'access_denied', data })
         if (!query.code) return withCookie({ ok: false, reason: 'missing_code', data })
         const tokens = await provider.exchangeCode({ code: query.code, redirectUri, codeVerifier })
-        profile = tokens.ok ? await provider.profileFromTokens(tokens.value, { nonce }) : tokens
+        // Tokens of our own exchange: without an id_token, profileFromTokens reads userinfo.
+        if (!tokens.ok) profile = tokens
+        else profile = await provider.profileFromTokens(opts.userinfoProfile === true ? { ...tokens.value, idToken: undefined } : tokens.value, { nonce })
       }
       if (!profile.ok) return withCookie({ ok: false, reason: 'provider', failure: profile, data })
       return withCookie({ ok: true, profile: profile.value, data })

@@ -2,8 +2,16 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Url, UrlTemplate } from '../../plugins/tenant/strings.ts'
 
+/** Placeholders of the redirect templates. */
+export const TEMPLATE_TOKENS = ['confirmation', 'validation', 'state', 'language']
+
 export const OAuthConfirmOptionsSchema = Type.Object({
-  confirmUrl: UrlTemplate(['confirmation'], { description: 'Frontend URL the callback redirects to; `{confirmation}` is replaced by the one-time confirmation.' }),
+  confirmUrl: UrlTemplate(TEMPLATE_TOKENS, { requiredTokens: ['confirmation'], description: 'Frontend URL the callback redirects an existing account to (and a new one, without `signupUrl`). Must contain `{confirmation}`; `{validation}`, `{state}` and `{language}` are also replaced. With `{validation}`, /oauth/login requires that validation.' }),
+  signupUrl: Type.Optional(UrlTemplate(TEMPLATE_TOKENS, { requiredTokens: ['confirmation'], description: 'Frontend URL for a sign-in that created the account (freesewing: `https://{language}.freesewing.org/login/callback/{confirmation}/{validation}`); same placeholders as `confirmUrl`; absent: `confirmUrl`.' })),
+  providerUrls: Type.Union([Type.Literal('vestibule'), Type.Literal('frontend')], {
+    default: 'vestibule',
+    description: '`vestibule`: /oauth/init returns the provider URL, with PKCE and (OIDC) a nonce. `frontend`: the frontend builds the provider URL itself from the state (freesewing.org): no PKCE, no nonce, the profile from the provider\'s userinfo endpoint. See docs/oauth-confirm.md for the trade-off.'
+  }),
   errorUrl: Type.Optional(Url({ description: 'Frontend URL for failed callbacks (`?error=<code>` is appended); absent: the callback answers 400.' })),
   languages: Type.Optional(Type.Array(Type.String({ minLength: 2 }), { description: 'Accepted `language` codes; default: the tenant locales and their primary subtags.' })),
   stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 600, description: 'Lifetime of an init state.' }),

@@ -4,12 +4,15 @@ import { clientIpKey } from '../../plugins/client-ip.ts'
 import { installEnvelope, type Answer, type Envelope } from '../../plugins/errors.ts'
 import loginRoutes from './login.ts'
 import type { OAuthConfirmOptions } from './options.ts'
-import { CALLBACK_ROUTE, type CallbackError, type Shared } from './shared.ts'
+import { CALLBACK_ROUTE, fillTemplate, LOGIN_ROUTE, sendStatus, type CallbackError, type Shared } from './shared.ts'
 import signInRoutes from './sign-in.ts'
+
+/** The bare status of init; on login, the status with its reason phrase as text/plain (Express's sendStatus). */
+const status = (req: FastifyRequest, code: number): Answer => req.routeOptions.url === LOGIN_ROUTE ? sendStatus(code) : { status: code }
 
 export default async function oauthConfirm (app: FastifyInstance, opts: OAuthConfirmOptions): Promise<void> {
   const tenant = app.tenant
-  const { confirmUrl, errorUrl } = checkOptions(opts)
+  const { confirmUrl, signupUrl, errorUrl } = checkOptions(opts)
 
   function callbackFailure (code: CallbackError): Answer {
     if (errorUrl) {
@@ -21,21 +24,22 @@ export default async function oauthConfirm (app: FastifyInstance, opts: OAuthCon
     return { status: code === 'provider_unavailable' ? 503 : code === 'server_error' ? 500 : code === 'rate_limited' ? 429 : 400 }
   }
   const onCallback = (req: FastifyRequest) => req.routeOptions.url === CALLBACK_ROUTE
-  // The seed's failures are a bare status (no body); the callback says the same through errorUrl.
-  const bad = (req: FastifyRequest): Answer => onCallback(req) ? callbackFailure('invalid_request') : { status: 400 }
+  // Init's failures are a bare status (no body); login's are Express sendStatus answers (freesewing's
+  // controllers/auth.js loginOauth); the callback says the same through errorUrl.
+  const bad = (req: FastifyRequest): Answer => onCallback(req) ? callbackFailure('invalid_request') : status(req, 400)
   const envelope: Envelope = {
     validation: (_f, req) => bad(req),
     unsupportedMediaType: (_m, req) => bad(req),
     bodyTooLarge: (req) => bad(req),
     malformed: (_e, req) => bad(req),
-    rateLimited: (_s, _m, req) => onCallback(req) ? callbackFailure('rate_limited') : { status: 429 },
+    rateLimited: (_s, _m, req) => onCallback(req) ? callbackFailure('rate_limited') : status(req, 429),
     // Only init (discovery down: a bare 503) and the callback reach a provider.
     providerFailure: (f, req) => onCallback(req)
       ? callbackFailure(f.error === 'unavailable' ? 'provider_unavailable' : 'invalid_credentials')
       : { status: 503 },
-    internal: (req) => onCallback(req) ? callbackFailure('server_error') : { status: 500 },
+    internal: (req) => onCallback(req) ? callbackFailure('server_error') : status(req, 500),
     // A blocked account: freesewing's bare 403 for a user who is not active; errorUrl?error=account_disabled on the callback.
-    accountDisabled: (req) => onCallback(req) ? { ...callbackFailure('account_disabled'), ...(errorUrl ? {} : { status: 403 }) } : { status: 403 }
+    accountDisabled: (req) => onCallback(req) ? { ...callbackFailure('account_disabled'), ...(errorUrl ? {} : { status: 403 }) } : status(req, 403)
   }
   installEnvelope(app, envelope)
 
@@ -44,17 +48,21 @@ export default async function oauthConfirm (app: FastifyInstance, opts: OAuthCon
   const limit = tenant.rateLimits.login
   const throttle = limit ? app.limitHook('oauth-confirm:ip', limit, (req) => clientIpKey(req.ip)) : undefined
 
-  const shared: Shared = { opts, confirmUrl, callbackFailure, throttle }
+  const shared: Shared = { opts, confirmUrl, signupUrl, callbackFailure, throttle }
   await app.register(signInRoutes, shared)
   await app.register(loginRoutes, shared)
 }
 
-function checkOptions (opts: OAuthConfirmOptions): { confirmUrl: string, errorUrl: string | undefined } {
+function checkOptions (opts: OAuthConfirmOptions): { confirmUrl: string, signupUrl: string, errorUrl: string | undefined } {
   const fail = (option: string, why: string) => Object.assign(new Error(`oauth-confirm: option ${option} ${why}`), { code: 'VST_ERR_OAUTH_CONFIRM_OPTIONS' })
-  if (typeof opts?.confirmUrl !== 'string' || !opts.confirmUrl.includes('{confirmation}')) throw fail('confirmUrl', 'must be a URL containing {confirmation}')
-  try { new URL(opts.confirmUrl.replaceAll('{confirmation}', 'x')) } catch { throw fail('confirmUrl', 'is not a valid URL') }
+  for (const option of ['confirmUrl', 'signupUrl'] as const) {
+    const template = opts?.[option]
+    if (option === 'signupUrl' && template === undefined) continue
+    if (typeof template !== 'string' || !template.includes('{confirmation}')) throw fail(option, 'must be a URL containing {confirmation}')
+    try { new URL(fillTemplate(template, { confirmation: 'x', validation: 'x', state: 'x', language: 'en' })) } catch { throw fail(option, 'is not a valid URL') }
+  }
   if (opts.errorUrl !== undefined) {
     try { new URL(opts.errorUrl) } catch { throw fail('errorUrl', 'is not a valid URL') }
   }
-  return { confirmUrl: opts.confirmUrl, errorUrl: opts.errorUrl }
+  return { confirmUrl: opts.confirmUrl, signupUrl: opts.signupUrl ?? opts.confirmUrl, errorUrl: opts.errorUrl }
 }

@@ -1,19 +1,21 @@
 // oauth-confirm init and callback: a state for the provider round trip, then the account and a confirmation for the frontend.
 import { randomBytes } from 'node:crypto'
+import { hashToken } from '../../plugins/crypto.ts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { DialectError, ProviderFailureError } from '../../plugins/errors.ts'
 import { authorizationFlow } from '../../plugins/providers/flow.ts'
 import type { OAuth2Provider } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { CALLBACK_ROUTE, defaultLanguages, TAGS, type Shared } from './shared.ts'
+import { CALLBACK_ROUTE, defaultLanguages, fillTemplate, TAGS, type Shared } from './shared.ts'
 import { BareError, CallbackParams, CallbackQuery, InitBody, InitReply } from './schemas.ts'
 
 // Purposes of our own, so a state or confirmation minted by another dialect can never be consumed here (nor ours there).
 const STATE_PURPOSE = 'oauth-confirm:state'
 export const CONFIRMATION_PURPOSE = 'oauth-confirm:confirmation'
 
-export interface ConfirmationData { provider: string, language: string, isNew: boolean }
+/** `validation`: the SHA-256 of the validation, when the redirect template carried one (login then requires it). */
+export interface ConfirmationData { provider: string, language: string, isNew: boolean, validation?: string }
 
 /** 128 random bits as 32 lowercase hex characters: the seed's lowercase-hex shape, longer than its 24-character examples. */
 const seedToken = () => randomBytes(16).toString('hex')
@@ -23,14 +25,23 @@ export const Throttled = BareError('Too many requests from this address (only wi
 export default async function signInRoutes (fastify: FastifyInstance, shared: Shared): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const tenant = app.tenant
-  const { opts, confirmUrl, callbackFailure, throttle } = shared
+  const { opts, confirmUrl, signupUrl, callbackFailure, throttle } = shared
+  // `frontend`: the frontend builds the provider URL from the state (freesewing.org's src/config/oauth.js), so the
+  // provider never sees a PKCE challenge or a nonce, and may not be asked for `openid`: the profile comes from userinfo.
+  const frontendUrls = opts.providerUrls === 'frontend'
   const stateTtl = opts.stateTtlSeconds ?? 600
   const confirmationTtl = opts.confirmationTtlSeconds ?? 300
   const languages = acceptedLanguages(opts.languages ?? defaultLanguages(tenant.locales))
   const callbackUrl = (provider: string) => `${tenant.publicUrl}/oauth/callback/from/${provider}`
   // With bindStateToBrowser the state is also bound to the browser that called init (its cookie comes back at the
   // callback, a top-level navigation to this origin); see docs/oauth-confirm.md for when a browser keeps it.
-  const flow = authorizationFlow(tenant.identity, { purpose: STATE_PURPOSE, ttlSeconds: stateTtl, stateToken: seedToken, bindBrowser: opts.bindStateToBrowser === true })
+  const flow = authorizationFlow(tenant.identity, {
+    purpose: STATE_PURPOSE,
+    ttlSeconds: stateTtl,
+    stateToken: seedToken,
+    bindBrowser: opts.bindStateToBrowser === true,
+    ...(frontendUrls ? { pkce: false, nonce: false, userinfoProfile: true } : {})
+  })
   const limit = tenant.rateLimits.login
   const fail = (code: Parameters<Shared['callbackFailure']>[0]) => new DialectError(callbackFailure(code))
 
@@ -104,6 +115,9 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
       throw fail(done.reason === 'invalid_state' ? 'invalid_state' : done.reason === 'access_denied' ? 'access_denied' : 'invalid_request')
     }
     const language = String(done.data.language)
+    const state = String(req.query.state)
+    // A fresh validation per confirmation (freesewing's second path segment); kept only as its hash.
+    const validation = seedToken()
 
     // Account resolution and the confirmation commit together: a failure leaves neither behind.
     const outcome = await tenant.identity.signInWithProfile(done.profile, {
@@ -111,17 +125,19 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
       then: async (tx, s) => {
         // An account that has no language yet (made by another dialect) takes the one chosen here.
         if (s.user.locale === null) await tx.updateUser(s.user.id, { locale: language })
-        const data: ConfirmationData = { provider: name, language, isNew: s.isNew }
-        return (await tx.createToken(CONFIRMATION_PURPOSE, {
+        const template = s.isNew ? signupUrl : confirmUrl
+        const data: ConfirmationData = { provider: name, language, isNew: s.isNew, ...(template.includes('{validation}') ? { validation: hashToken(validation) } : {}) }
+        const confirmation = (await tx.createToken(CONFIRMATION_PURPOSE, {
           ttlSeconds: confirmationTtl, userId: s.user.id, data: data as unknown as Record<string, unknown>, token: seedToken()
         })).token
+        return fillTemplate(template, { confirmation, validation, state, language })
       }
     })
     if (outcome.kind !== 'signed-in') {
       req.log.info({ provider: name, outcome: outcome.kind }, 'oauth-confirm: sign-in refused')
       throw fail(outcome.kind === 'email-in-use' ? 'email_in_use' : 'invalid_credentials')
     }
-    return reply.redirect(confirmUrl.replaceAll('{confirmation}', encodeURIComponent(outcome.result)), 302)
+    return reply.redirect(outcome.result, 302)
   })
 }
 

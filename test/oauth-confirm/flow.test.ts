@@ -34,7 +34,9 @@ t.test('full round trip with GitHub: sign-up, then log-in', async (t) => {
   t.equal(login.status, 200)
   const body = login.json()
   t.match(body, { account: { id: UUID, createdAt: ISO }, token: /^[A-Za-z0-9_-]{43}$/ })
-  t.same(body, {
+  t.same(Object.keys(body).sort(), ['account', 'people', 'signup', 'token'], 'freesewing\'s answer')
+  t.match(body, { people: {}, signup: true })
+  t.match(body, {
     account: {
       id: body.account.id,
       username: 'alice',
@@ -56,7 +58,8 @@ t.test('full round trip with GitHub: sign-up, then log-in', async (t) => {
 
   // Log-in: same account, language chosen at sign-up kept even though this init says en.
   const again = await signIn(c, peers, 'github', 'alice', 'en')
-  t.same(again.body, { account: { ...body.account, isNew: false }, token: again.body.token })
+  t.same({ ...again.body.account, time: null, updatedAt: null }, { ...body.account, isNew: false, time: null, updatedAt: null })
+  t.equal(again.body.signup, false)
   t.not(again.body.token, body.token)
   t.equal(await count(c.built.app.db.db, 'users', 'acme'), 1)
 })
@@ -243,25 +246,26 @@ t.test('confirmations: single use, a replay revokes the token, expiry, races', a
   const { confirmation, body } = await signIn(c, peers, 'github', 'alice')
   t.ok(await verifySession(db, 'acme', ['oauth-confirm'], body.token), 'token live')
   const replay = await c.login(confirmation)
-  t.equal(replay.status, 400)
-  t.equal(replay.text, '')
+  t.equal(replay.status, 401)
+  t.equal(replay.text, 'Unauthorized')
   t.equal(await verifySession(db, 'acme', ['oauth-confirm'], body.token), undefined, 'the replay revoked the token the confirmation issued')
 
+  t.equal((await c.login('0'.repeat(32))).status, 401, 'unknown')
   for (const [name, init] of [
-    ['unknown', jsonInit({ confirmation: '0'.repeat(24) })],
+    ['malformed', jsonInit({ confirmation: '0'.repeat(24) })],
     ['missing', jsonInit({})],
     ['NUL', jsonInit({ confirmation: 'ab\u0000' })],
     ['malformed JSON', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' }]
   ] as const) {
     const res = await c.call(`${publicUrl('acme')}/oauth/login`, init)
     t.equal(res.status, 400, name)
-    t.equal(res.text, '', name)
+    t.equal(res.text, 'Bad Request', name)
   }
 
   const { location } = await roundTrip(c, peers, 'github', 'alice')
   const expired = CONFIRM.exec(location)![1]
   await db.updateTable('one_time_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('tenant_id', '=', 'acme').where('consumed_at', 'is', null).execute()
-  t.equal((await c.login(expired)).status, 400, 'expired')
+  t.equal((await c.login(expired)).status, 401, 'expired')
 
   const race = CONFIRM.exec((await roundTrip(c, peers, 'github', 'alice')).location)![1]
   const results = await Promise.all([0, 1, 2, 3].map(() => c.login(race)))
@@ -273,7 +277,7 @@ t.test('a confirmation of one tenant does not log in at another', async (t) => {
   const { location } = await roundTrip(c, peers, 'github', 'alice', 'fr', 'acme')
   const confirmation = CONFIRM.exec(location)![1]
   const res = await c.login(confirmation, 'beta')
-  t.equal(res.status, 400)
+  t.equal(res.status, 401)
   t.equal((await c.login(confirmation, 'acme')).status, 200, 'control: still good at home')
 })
 
@@ -310,8 +314,8 @@ t.test('OpenAPI: operations and bare 400s', async (t) => {
   t.same(Object.keys(cb.responses).sort(), ['302', '400', '503'])
   const login = doc.paths['/oauth/login'].post
   t.equal(login.operationId, 'oauthConfirmLogin')
-  t.same(Object.keys(login.responses['200'].content['application/json'].schema.properties), ['account', 'token'])
-  t.same(login.responses['400'], { description: 'Unknown, used or expired confirmation, or a malformed body (empty body).' })
+  t.same(Object.keys(login.responses['200'].content['application/json'].schema.properties), ['account', 'people', 'token', 'signup'])
+  t.match(login.responses['401'], { description: /Unauthorized/ })
 })
 
 t.test('rateLimits.login throttles the three steps per client address', async (t) => {

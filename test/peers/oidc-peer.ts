@@ -59,6 +59,11 @@ export interface OidcPeer {
   close (): Promise<void>
 }
 
+const GOOGLE_SCOPE_ALIASES: Record<string, string> = {
+  'https://www.googleapis.com/auth/userinfo.email': 'email',
+  'https://www.googleapis.com/auth/userinfo.profile': 'profile'
+}
+
 export async function startOidcPeer (opts: OidcPeerOptions = {}): Promise<OidcPeer> {
   const clients = opts.clients ?? [DEFAULT_PEER_CLIENT]
   const accounts = opts.accounts ?? OIDC_PEER_ACCOUNTS
@@ -99,7 +104,16 @@ export async function startOidcPeer (opts: OidcPeerOptions = {}): Promise<OidcPe
   provider.on('server_error', () => {})
   const oidc = provider.callback()
   server.on('request', (req, res) => {
-    if (new URL(req.url ?? '/', issuer).pathname === '/tokeninfo') {
+    const asked = new URL(req.url ?? '/', issuer)
+    if (asked.pathname === '/auth' && asked.searchParams.has('scope')) {
+      // Google takes its older scope names (what freesewing.org's src/config/oauth.js asks for, with no `openid`,
+      // no PKCE, no nonce) as aliases of `email` and `profile`, and answers userinfo for them: so does this peer.
+      const scopes = asked.searchParams.get('scope')!.split(' ').map((sc) => GOOGLE_SCOPE_ALIASES[sc] ?? sc)
+      if (scopes.some((sc) => sc !== '' && Object.values(GOOGLE_SCOPE_ALIASES).includes(sc)) && !scopes.includes('openid')) scopes.unshift('openid')
+      asked.searchParams.set('scope', [...new Set(scopes)].join(' '))
+      req.url = asked.pathname + asked.search
+    }
+    if (asked.pathname === '/tokeninfo') {
       tokeninfo(req).then(({ status, body }) => {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
         res.end(JSON.stringify(body))
