@@ -51,15 +51,17 @@ export function checkCommon (tenant: TenantContext, body: Body, required: string
   }
 
   const redirectUri = body.redirect_uri!
-  if (!/^https?:/i.test(redirectUri)) throw invalidArgument('redirectUri')
+  if (!/^https?:/i.test(redirectUri)) throw invalidArgument('redirect_uri', 'redirectUri')
 
-  const rt = present(body.response_type) ? body.response_type : 'token'
-  if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('responseType')
+  // jump.ios (JRCaptureData.m responseType:) and jump.android (Jump.java getResponseType) spell the pair code_and_token.
+  const given = present(body.response_type) ? body.response_type : 'token'
+  const rt = given === 'code_and_token' ? 'code_with_token' : given
+  if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('response_type', 'responseType')
   // A client that lists redirect URIs may use only those, compared as strings (RFC 6749 3.1.2.3). One that lists
   // none keeps the seed's "legacy, not used" redirect_uri for tokens, but gets no authorization code: a code is
   // bound to its redirect_uri at /oauth/token, and an unlisted one binds it to nothing the tenant vouched for.
   if (client.redirectUris.length > 0 ? !client.redirectUris.includes(redirectUri) : rt !== 'token') {
-    throw invalidArgument(client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
+    throw invalidArgument('redirect_uri', client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
   }
 
   return { client, flow, version, locale, redirectUri, responseType: rt }
@@ -68,13 +70,13 @@ export function checkCommon (tenant: TenantContext, body: Body, required: string
 export function parseBoolean (v: string | undefined): boolean {
   if (v === undefined || v === '' || v === 'false') return false
   if (v === 'true') return true
-  throw invalidArgument('thinRegistration')
+  throw invalidArgument('thin_registration', 'thinRegistration')
 }
 
-export function formFields (version: FlowVersionConfig, name: string): FormFieldConfig[] {
+export function formFields (version: FlowVersionConfig, name: string, argumentName = 'form'): FormFieldConfig[] {
   // A client-supplied name: `constructor` or `__proto__` must not find Object.prototype's members.
   const form = Object.hasOwn(version.forms, name) ? version.forms[name] : undefined
-  if (!form) throw invalidArgument('noForm', { form: name })
+  if (!form) throw invalidArgument(argumentName, 'noForm', { form: name })
   return form.fields
 }
 

@@ -16,9 +16,11 @@ export class CaptureError extends Error {
   }
 }
 
-export const missingArguments = (names: string[]) => CaptureError.of(100, 'missing_argument', 'missing', { list: names.join(', ') })
-export const invalidArgument = <K extends MessageKey>(key: K, args?: MessageArgs<K>) => CaptureError.of(200, 'invalid_argument', key, args)
-export const invalidToken = () => invalidArgument('invalidToken')
+// 100 and 200 carry `argument_name` (jump.ios JRCaptureError.m copies it for these two codes): the first missing
+// argument, or the one that was refused.
+export const missingArguments = (names: string[]) => CaptureError.of(100, 'missing_argument', 'missing', { list: names.join(', ') }, () => ({ argument_name: names[0] }))
+export const invalidArgument = <K extends MessageKey>(argumentName: string, key: K, args?: MessageArgs<K>) => CaptureError.of(200, 'invalid_argument', key, args, () => ({ argument_name: argumentName }))
+export const invalidToken = (argumentName: 'token' | 'merge_token' = 'token') => invalidArgument(argumentName, 'invalidToken')
 export const unexpectedError = () => CaptureError.of(500, 'unexpected_error', 'unexpected')
 export const permissionError = () => CaptureError.of(403, 'permission_error', 'permission')
 /** Capture's catalogue code for throttling (510 rate_limit_exceeded), still HTTP 200 like every API error. */
@@ -37,10 +39,30 @@ export function requestId (): string {
   return randomAlnum(16)
 }
 
-/** RFC 6749 5.2 error of POST /oauth/token. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'unauthorized_client' | 'server_error'
+
+/**
+ * RFC 6749 5.2 error of /oauth/token, in both envelopes: the OAuth members (`error`, `error_description`) and
+ * Capture's (`stat: "error"`, `code`, `request_id`, `argument_name` for 100/200), because the janrain_capture
+ * PHP modules (janrain_capture_api.php `call`) detect a failure by `stat == "error"` only.
+ */
 export class OAuthError extends Error {
-  constructor (readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'unauthorized_client' | 'server_error', readonly description: string, readonly status = error === 'invalid_client' ? 401 : 400) {
+  constructor (readonly error: OAuthErrorCode, readonly description: string, readonly captureCode = 200, readonly argumentName?: string, readonly status = error === 'invalid_client' ? 401 : error === 'server_error' ? 500 : 400) {
     super(error)
+  }
+
+  static missing (name: string): OAuthError { return new OAuthError('invalid_request', `missing ${name}`, 100, name) }
+  static invalid (name: string): OAuthError { return new OAuthError('invalid_request', `invalid ${name}`, 200, name) }
+
+  render (): Record<string, unknown> {
+    return {
+      stat: 'error',
+      code: this.captureCode,
+      error: this.error,
+      error_description: this.description,
+      ...(this.argumentName !== undefined ? { argument_name: this.argumentName } : {}),
+      request_id: requestId()
+    }
   }
 }
 

@@ -17,24 +17,24 @@ type Body = Record<string, string | undefined>
 export const SOCIAL_LOGIN = 'social-login'
 
 /** A live Social Login token's profile, or 200 invalid_argument "invalid token". */
-export async function peekProfile (app: FastifyInstance, token: string): Promise<NormalizedProfile> {
+export async function peekProfile (app: FastifyInstance, token: string, argumentName: 'token' | 'merge_token' = 'token'): Promise<NormalizedProfile> {
   const row = await app.tenant.identity.peekToken(SOCIAL_LOGIN, token)
   const profile = row?.data.profile as NormalizedProfile | undefined
-  if (!row || !profile) throw invalidToken()
+  if (!row || !profile) throw invalidToken(argumentName)
   return profile
 }
 
 /** Consumes a Social Login token inside the caller's transaction; losing a race means "invalid token" (and a rollback). */
-export async function consumeSocialToken (tx: TenantIdentity, token: string): Promise<void> {
+export async function consumeSocialToken (tx: TenantIdentity, token: string, argumentName: 'token' | 'merge_token' = 'token'): Promise<void> {
   const r = await tx.consumeToken(SOCIAL_LOGIN, token)
-  if (!r.ok) throw invalidToken()
+  if (!r.ok) throw invalidToken(argumentName)
 }
 
 /** Merges the merge_token's identity into an account the caller has just authenticated, consuming the token. */
 export async function mergeInto (tx: TenantIdentity, userId: string, mergeToken: string, profile: NormalizedProfile): Promise<void> {
   const attached = await tx.attachIdentity(userId, profile)
-  if (attached.kind === 'owned-by-other') throw invalidArgument('mergeOwned')
-  await consumeSocialToken(tx, mergeToken)
+  if (attached.kind === 'owned-by-other') throw invalidArgument('merge_token', 'mergeOwned')
+  await consumeSocialToken(tx, mergeToken, 'merge_token')
 }
 
 export function recordNotFound (profile: NormalizedProfile, form: FormFieldConfig[] | undefined): CaptureError {
@@ -82,11 +82,11 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
     const body = req.body as Body
     const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'locale', 'redirect_uri', 'token'])
     const thin = parseBoolean(body.thin_registration)
-    const regForm = body.registration_form ? formFields(args.version, body.registration_form) : undefined
+    const regForm = body.registration_form ? formFields(args.version, body.registration_form, 'registration_form') : undefined
     const token = body.token!
     const profile = await peekProfile(app, token)
     const mergeToken = body.merge_token || undefined
-    const mergeProfile = mergeToken ? await peekProfile(app, mergeToken) : undefined
+    const mergeProfile = mergeToken ? await peekProfile(app, mergeToken, 'merge_token') : undefined
 
     // signInWithProfile owns the transaction and its race retry: concurrent first logins of one identity
     // make one account; the token of a loser is consumed by nobody else, so it signs into that account.

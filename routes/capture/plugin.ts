@@ -1,6 +1,7 @@
 // The capture dialect (seed 004, Janrain Capture + Social Login): form-only bodies, its own error envelopes.
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { installEnvelope, type Answer, type Envelope } from '../../plugins/errors.ts'
+import { multipartBodies } from '../../plugins/multipart.ts'
 import { CaptureError, EngageError, OAuthError, rateLimited, requestId } from './errors.ts'
 import { errorLang, message } from './messages.ts'
 import nativeRoutes from './native.ts'
@@ -12,12 +13,42 @@ import traditionalRoutes from './traditional.ts'
 type Body = 'capture' | 'oauth' | 'engage' | 'engage-page'
 
 export default async function captureDialect (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
-  // Janrain reads form bodies only: any other content type (JSON included) is read as an empty body, so its
-  // arguments are "missing" exactly as query-string arguments are.
+  // Form, multipart (@fastify/multipart through the shared hook) and JSON bodies. The WordPress janrain_capture
+  // module (janrain_capture_api.php `call`) labels its form-encoded body `Content-Type: application/json`: a JSON
+  // body that is not an object literal is read as a form. Any other content type is read as an empty body.
   app.removeContentTypeParser(['application/json', 'text/plain'])
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, raw, done) => {
+    const text = String(raw).trim()
+    if (!text.startsWith('{')) { done(null, Object.fromEntries(new URLSearchParams(text))); return }
+    try {
+      const parsed = JSON.parse(text) as unknown
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object')
+      // Capture arguments are strings: numbers and booleans are read as their text, anything else is refused.
+      const out: Record<string, string> = {}
+      for (const [k, v] of Object.entries(parsed)) {
+        if (typeof v === 'string') out[k] = v
+        else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v)
+        else throw Object.assign(new Error(`invalid argument: ${k}`), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_CONTENT' })
+      }
+      done(null, out)
+    } catch (err) {
+      done(Object.assign(err as Error, { statusCode: 400 }), undefined)
+    }
+  })
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => { done(null, {}) })
+  await multipartBodies(app, { invalid: () => CaptureError.of(200, 'invalid_argument', 'invalidRequest') })
+  // jump.ios (JRCaptureData.m captureTokenUrlWithMergeToken, posted by JRSessionData.m startMakeCallToTokenUrl) sends
+  // every argument of /oauth/auth_native in the query string with an empty POST body: a POST reads the query string
+  // too, and an argument in both places takes the body's value.
   app.addHook('preValidation', async (req) => {
-    if (req.method === 'POST' && (req.body === undefined || req.body === null)) req.body = {}
+    if (req.method !== 'POST') return
+    const body = (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) ? req.body as Record<string, unknown> : {}
+    const query: Record<string, string> = {}
+    for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+      const last = Array.isArray(v) ? v[v.length - 1] : v
+      if (typeof last === 'string') query[k] = last
+    }
+    req.body = { ...query, ...body }
   })
 
   installEnvelope(app, captureEnvelope(app))
@@ -43,13 +74,10 @@ function captureEnvelope (app: FastifyInstance): Envelope {
     const envelope = bodyOf(req)
     if (!unexpected) req.log.info({ field }, 'capture: bad request')
     switch (envelope) {
-      case 'oauth':
-        return {
-          status: unexpected ? 500 : 400,
-          body: unexpected
-            ? { error: 'server_error', error_description: 'unexpected error' }
-            : { error: 'invalid_request', error_description: field ? `invalid ${field}` : 'invalid request' }
-        }
+      case 'oauth': {
+        const err = unexpected ? new OAuthError('server_error', 'unexpected error', 500) : field ? OAuthError.invalid(field) : new OAuthError('invalid_request', 'invalid request')
+        return { status: err.status, body: err.render() }
+      }
       case 'engage':
       case 'engage-page':
         return { status: envelope === 'engage' ? 200 : unexpected ? 500 : 400, body: { stat: 'fail', err: unexpected ? { code: -1, msg: 'Service Temporarily Unavailable' } : { code: 1, msg: field ? `Invalid parameter: ${field}` : 'Invalid parameter' } } }
@@ -61,7 +89,7 @@ function captureEnvelope (app: FastifyInstance): Envelope {
           status: 200,
           body: unexpected
             ? { stat: 'error', code: 500, error: 'unexpected_error', error_description: message(l, 'unexpected'), request_id: id }
-            : { stat: 'error', code: 200, error: 'invalid_argument', error_description: field ? message(l, 'invalidArgument', { name: field }) : message(l, 'invalidRequest'), request_id: id }
+            : { stat: 'error', code: 200, error: 'invalid_argument', error_description: field ? message(l, 'invalidArgument', { name: field }) : message(l, 'invalidRequest'), ...(field ? { argument_name: field } : {}), request_id: id }
         }
       }
     }
@@ -74,7 +102,7 @@ function captureEnvelope (app: FastifyInstance): Envelope {
     rateLimited (retryAfter, msg, req) {
       // In the envelope of the route it hit (the installer sets Retry-After).
       const envelope = bodyOf(req)
-      if (envelope === 'oauth') return { status: 429, body: { error: 'rate_limited', error_description: msg } }
+      if (envelope === 'oauth') return { status: 429, body: { stat: 'error', code: 510, error: 'rate_limited', error_description: msg, request_id: requestId() } }
       if (envelope === 'engage' || envelope === 'engage-page') return { status: 429, body: { stat: 'fail', err: { code: -1, msg } } }
       return captureAnswer(rateLimited(retryAfter), req)
     },
@@ -84,7 +112,7 @@ function captureEnvelope (app: FastifyInstance): Envelope {
     // at /oauth/token the OAuth error for a grant that no longer holds.
     accountDisabled (req) {
       const envelope = bodyOf(req)
-      if (envelope === 'oauth') return { status: 400, body: { error: 'invalid_grant', error_description: 'the account is disabled' } }
+      if (envelope === 'oauth') return { status: 400, body: new OAuthError('invalid_grant', 'the account is disabled', 403).render() }
       if (envelope === 'engage' || envelope === 'engage-page') return fault(req, false)
       return captureAnswer(new CaptureError(403, 'permission_error', (l) => (l === 'fr-FR' ? 'Ce compte est désactivé.' : 'This account is disabled.')), req)
     },
@@ -92,7 +120,9 @@ function captureEnvelope (app: FastifyInstance): Envelope {
       if (err instanceof CaptureError) return captureAnswer(err, req)
       if (err instanceof OAuthError) {
         const headers: Record<string, string> = err.status === 401 && req.headers.authorization?.toLowerCase().startsWith('basic ') ? { 'www-authenticate': 'Basic realm="capture"' } : {}
-        return { status: err.status, headers, body: { error: err.error, error_description: err.description } }
+        const body = err.render()
+        req.log.info({ request_id: body.request_id, code: err.captureCode }, 'capture: error answer')
+        return { status: err.status, headers, body }
       }
       if (err instanceof EngageError) return { status: err.status, body: { stat: 'fail', err: { code: err.code, msg: err.msg } } }
       return undefined

@@ -13,7 +13,7 @@ const common = {
   flow_version: Arg('Flow version (`HEAD` is refused). Required unless the client has a default flow version.'),
   locale: Arg('Locale of the flow (e.g. `en-US`); error descriptions use it. Required.'),
   redirect_uri: Arg('Legacy; must begin with `http:` or `https:`. Required.'),
-  response_type: Arg('`token` (default), `code` or `code_with_token`.')
+  response_type: Arg('`token` (default), `code` or `code_with_token` (also spelled `code_and_token`, as the Janrain mobile SDKs send it).')
 }
 
 export const AuthNativeBody = Type.Object({
@@ -55,7 +55,7 @@ export const TokenBody = Type.Object({
 }, { additionalProperties: false })
 
 export const EntityBody = Type.Object({
-  access_token: Arg('Access token (or `Authorization: Bearer`).'),
+  access_token: Arg('Access token (or `Authorization: Bearer` / `Authorization: OAuth`).'),
   type_name: Arg('Entity type; only `user` exists.')
 }, { additionalProperties: false })
 
@@ -153,10 +153,15 @@ export const TokenSuccess = Type.Object({
   refresh_token: Type.String()
 }, { additionalProperties: false })
 
+// Both envelopes: OAuth's error/error_description and Capture's stat/code/request_id (janrain_capture_api.php checks stat).
 export const OAuthErrorBody = Type.Object({
-  error: Type.String({ description: 'invalid_request, invalid_client, invalid_grant, unsupported_grant_type' }),
-  error_description: Type.String()
-}, { additionalProperties: false, examples: [{ error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used' }] })
+  stat: Type.Literal('error'),
+  code: Type.Integer({ description: 'Capture error code: 100 missing argument, 200 invalid argument, 402 client credentials, 403 disabled account, 415 authorization code, 500 unexpected, 510 rate limit.' }),
+  error: Type.String({ description: 'invalid_request, invalid_client, invalid_grant, unsupported_grant_type, server_error, rate_limited' }),
+  error_description: Type.String(),
+  argument_name: Type.Optional(Type.String({ description: 'With code 100 and 200: the argument at fault.' })),
+  request_id: Type.String({ minLength: 16, maxLength: 16 })
+}, { additionalProperties: false, examples: [{ stat: 'error', code: 415, error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used', argument_name: 'code', request_id: 'uyeem84bmqmnjuu4' }] })
 
 export const EntitySuccess = Type.Object({ stat: Type.Literal('ok'), result: CaptureUser }, { additionalProperties: false })
 export const EntityResponse = Type.Union([EntitySuccess, CaptureErrorBody])

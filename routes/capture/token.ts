@@ -1,5 +1,5 @@
 // POST /oauth/token (authorization_code and refresh_token grants, client authentication) and POST /entity.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import { hashToken, matchesAny } from '../../plugins/crypto.ts'
 import { basicCredentials, credentialsFor } from '../../plugins/http-auth.ts'
@@ -25,28 +25,17 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     const client = (id ? tenant.client(id) : undefined) as ClientConfig | undefined
     // During a rotation the previous secrets are accepted too, until the operator retires them.
     const ok = matchesAny(secret ?? '', [client?.secret ?? NO_SECRET, ...(client?.previousSecrets ?? [])])
-    if (!id || !secret || !client || !client.secret || !ok) throw new OAuthError('invalid_client', 'client authentication failed')
+    if (!id || !secret || !client || !client.secret || !ok) throw new OAuthError('invalid_client', 'client authentication failed', 402)
     return client
   }
 
-  app.post('/oauth/token', {
-    config: { envelope: 'oauth' },
-    schema: {
-      operationId: 'captureOauthToken',
-      tags: ['capture'],
-      summary: 'Exchange an authorization code or a refresh token for an access token',
-      description: 'grant_type `authorization_code` (code, redirect_uri) or `refresh_token` (refresh_token; the refresh token rotates). The client authenticates with HTTP Basic or client_id/client_secret in the body. A reused authorization code is refused and revokes every token it issued.',
-      consumes: FORM_ONLY,
-      security: [{ CaptureClientCredentials: [] }],
-      body: TokenBody,
-      response: { 200: TokenSuccess, 400: OAuthErrorBody, 401: OAuthErrorBody, 500: OAuthErrorBody }
-    }
-  }, async (req, reply) => {
-    const body = req.body as Body
+  const tokenHandler = async (req: FastifyRequest, reply: FastifyReply) => {
+    // GET /oauth/token reads the query string (Janrain's documentation shows it); POST bodies also get the query's arguments, body winning.
+    const body = (req.method === 'GET' ? req.query : req.body) as Body
     reply.header('cache-control', 'no-store')
     const client = authenticateClient(req.headers.authorization, body)
     const grantType = body.grant_type
-    if (!grantType) throw new OAuthError('invalid_request', 'missing grant_type')
+    if (!grantType) throw OAuthError.missing('grant_type')
 
     const issue = async (tx: TenantIdentity, userId: string, source: string | null) => {
       const access = await tx.issueSession({ userId, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: client.id, source })
@@ -56,8 +45,8 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
 
     if (grantType === 'authorization_code') {
       const code = body.code
-      if (!code) throw new OAuthError('invalid_request', 'missing code')
-      if (!body.redirect_uri) throw new OAuthError('invalid_request', 'missing redirect_uri')
+      if (!code) throw OAuthError.missing('code')
+      if (!body.redirect_uri) throw OAuthError.missing('redirect_uri')
       // Consume and issue in one transaction: a concurrent replay waits for it, then finds the tokens to revoke.
       const result = await tenant.identity.redeem('authorization-code', code, async (row, tx, source) => {
         const data = row.data as { client_id?: string, redirect_uri?: string }
@@ -69,15 +58,15 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
       })
       if (result.ok) return result.value
       if (result.reason === 'replayed') req.log.warn({ revoked: result.revoked }, 'capture: authorization code replayed; revoked what it issued')
-      throw new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used')
+      throw new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used', 415, 'code')
     }
 
     if (grantType === 'refresh_token') {
       const refreshToken = body.refresh_token
-      if (!refreshToken) throw new OAuthError('invalid_request', 'missing refresh_token')
+      if (!refreshToken) throw OAuthError.missing('refresh_token')
       return tenant.identity.transaction(async (tx) => {
         const v = await tx.verifySession(['refresh'], refreshToken)
-        const bad = () => new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
+        const bad = () => new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked', 200, 'refresh_token')
         if (!v || v.session.client_id !== client.id) throw bad()
         // Rotation: of two concurrent uses only the one that revokes it gets new tokens.
         if (!await tx.revokeSession(refreshToken)) throw bad()
@@ -85,15 +74,45 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
       })
     }
 
-    throw new OAuthError('unsupported_grant_type', `unsupported grant_type: ${grantType}`)
-  })
+    throw new OAuthError('unsupported_grant_type', `unsupported grant_type: ${grantType}`, 200, 'grant_type')
+  }
+
+  // The route config names the error envelope (plugin.ts bodyOf); typed loosely for the shared handler.
+  const oauthConfig = { envelope: 'oauth' } as unknown as FastifyContextConfig
+  app.post('/oauth/token', {
+    config: oauthConfig,
+    schema: {
+      operationId: 'captureOauthToken',
+      tags: ['capture'],
+      summary: 'Exchange an authorization code or a refresh token for an access token',
+      description: 'grant_type `authorization_code` (code, redirect_uri) or `refresh_token` (refresh_token; the refresh token rotates). The client authenticates with HTTP Basic or client_id/client_secret in the body. A reused authorization code is refused and revokes every token it issued.',
+      consumes: FORM_ONLY,
+      security: [{ CaptureClientCredentials: [] }],
+      body: TokenBody,
+      response: { 200: TokenSuccess, 400: OAuthErrorBody, 401: OAuthErrorBody, 500: OAuthErrorBody }
+    }
+  }, tokenHandler)
+
+  // GET with query arguments too, as Janrain's /oauth/token documentation shows it.
+  app.get('/oauth/token', {
+    config: oauthConfig,
+    schema: {
+      operationId: 'captureOauthTokenGet',
+      tags: ['capture'],
+      summary: 'Exchange an authorization code or a refresh token (query-string arguments)',
+      description: 'grant_type `authorization_code` (code, redirect_uri) or `refresh_token` (refresh_token; the refresh token rotates). The client authenticates with HTTP Basic or client_id/client_secret in the query string. A reused authorization code is refused and revokes every token it issued.',
+      security: [{ CaptureClientCredentials: [] }],
+      querystring: TokenBody,
+      response: { 200: TokenSuccess, 400: OAuthErrorBody, 401: OAuthErrorBody, 500: OAuthErrorBody }
+    }
+  }, tokenHandler)
 
   app.post('/entity', {
     schema: {
       operationId: 'captureEntity',
       tags: ['capture'],
       summary: 'Read the signed-in user',
-      description: 'Returns the user an access token belongs to as `result`. The token comes as `access_token` in the form body or as `Authorization: Bearer`. An unknown, expired or revoked token is 414 access_token_expired.',
+      description: 'Returns the user an access token belongs to as `result`. The token comes as `access_token` in the body or query string, or as `Authorization: Bearer` or `Authorization: OAuth`. An unknown, expired or revoked token is 414 access_token_expired.',
       consumes: FORM_ONLY,
       security: [{ CaptureAccessToken: [] }],
       body: EntityBody,
@@ -101,9 +120,10 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     }
   }, async (req) => {
     const body = req.body as Body
-    const token = credentialsFor(req.headers.authorization, 'Bearer') ?? (body.access_token || null)
+    // The janrain_capture PHP modules (janrain_capture_api.php `call`) send `Authorization: OAuth <token>`.
+    const token = credentialsFor(req.headers.authorization, 'Bearer') ?? credentialsFor(req.headers.authorization, 'OAuth') ?? (body.access_token || null)
     if (!token) throw missingArguments(['access_token'])
-    if (body.type_name && body.type_name !== 'user') throw invalidArgument('invalidArgument', { name: 'type_name' })
+    if (body.type_name && body.type_name !== 'user') throw invalidArgument('type_name', 'invalidArgument', { name: 'type_name' })
     const v = await tenant.identity.verifySession(['access'], token)
     if (!v) throw CaptureError.of(414, 'access_token_expired', 'accessToken')
     return { stat: 'ok', result: await loadCaptureUser(tenant.identity, v.user) }

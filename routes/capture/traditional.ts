@@ -41,10 +41,10 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
     const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'locale', 'redirect_uri'])
     const formName = body.form || 'signInForm'
     const fields = (Object.hasOwn(args.version.forms, formName) ? args.version.forms[formName].fields : undefined) ?? (formName === 'signInForm' ? SIGN_IN_FORM : undefined)
-    if (!fields) throw invalidArgument('noForm', { form: formName })
+    if (!fields) throw invalidArgument('form', 'noForm', { form: formName })
     const emailField = fieldFor(fields, 'email')
     const passwordField = fieldFor(fields, 'password')
-    if (!emailField || !passwordField) throw invalidArgument('noForm', { form: formName })
+    if (!emailField || !passwordField) throw invalidArgument('form', 'noForm', { form: formName })
     const email = (body[emailField] ?? '').trim()
     const password = body[passwordField] ?? ''
     const problems: Record<string, Array<(l: 'en-US' | 'fr-FR') => string>> = {}
@@ -53,7 +53,7 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
     if (Object.keys(problems).length > 0) throw formError(390, problems)
 
     const mergeToken = body.merge_token || undefined
-    const mergeProfile = mergeToken ? await peekProfile(app, mergeToken) : undefined
+    const mergeProfile = mergeToken ? await peekProfile(app, mergeToken, 'merge_token') : undefined
 
     signInEmails.set(req, email.toLowerCase())
     // Over the limit it throws RateLimitedError: 510 rate_limit_exceeded in the envelope, Retry-After set.
@@ -85,7 +85,7 @@ export default async function traditionalRoutes (app: FastifyInstance, opts: Cap
     const args = checkCommon(tenant, body, ['client_id', 'flow', 'flow_version', 'form', 'locale', 'redirect_uri'])
     const fields = formFields(args.version, body.form!)
     const emailField = fieldFor(fields, 'email')
-    if (!emailField) throw invalidArgument('noForm', { form: body.form! })
+    if (!emailField) throw invalidArgument('form', 'noForm', { form: body.form! })
     const { values, problems } = validateForm(fields, body, ['email', 'password'])
     if (Object.keys(problems).length > 0) throw formError(390, problems)
     const inUse = () => formError(390, { [emailField]: [(l) => message(l, 'fieldEmailInUse')] })

@@ -1,10 +1,10 @@
 // The bodies Syncano's platform accepts (settings REST_FRAMEWORK DEFAULT_PARSER_CLASSES): JSON, the
 // PreflightParser's text/plain JSON with a `_method` override (apps/batch/parsers.py), forms and
 // multipart forms (DRF's FormParser and MultiPartParser).
-import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { drfParsers } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
+import { multipartBodies } from '../../plugins/multipart.ts'
 
 export const BODY_LIMIT = 64 * 1024
 
@@ -32,11 +32,6 @@ export function bodyOf (req: FastifyRequest): unknown {
 
 export const MULTIPART_PARSE_ERROR = 'Multipart form parse error - the body is not valid multipart/form-data.'
 
-class MultipartTooLarge extends Error {
-  readonly statusCode = 413
-  constructor () { super('multipart body over the limit') }
-}
-
 export async function syncanoParsers (app: FastifyInstance): Promise<void> {
   drfParsers(app)
 
@@ -54,31 +49,5 @@ export async function syncanoParsers (app: FastifyInstance): Promise<void> {
     })
   })
 
-  // Multipart bodies skip Fastify's bodyLimit: busboy's limits bound each part, the collector the total.
-  await app.register(multipart, {
-    limits: { fieldNameSize: 200, fieldSize: BODY_LIMIT, fields: 50, fileSize: BODY_LIMIT, files: 5, parts: 60, headerPairs: 100 }
-  })
-  app.addHook('preValidation', async (req) => {
-    if (!req.isMultipart()) return
-    const body: Record<string, unknown> = {}
-    let size = 0
-    try {
-      for await (const part of req.parts()) {
-        // No Syncano route here takes a file: read within its limit, then dropped.
-        if (part.type === 'file') {
-          size += (await part.toBuffer()).length
-        } else {
-          if (part.valueTruncated) throw new MultipartTooLarge()
-          size += Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value) ?? '')
-          // Django's QueryDict.get: the last of repeated fields.
-          body[part.fieldname] = part.value
-        }
-        if (size > BODY_LIMIT) throw new MultipartTooLarge()
-      }
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 413) throw err
-      throw new DialectError({ status: 400, body: { detail: MULTIPART_PARSE_ERROR } })
-    }
-    req.body = body
-  })
+  await multipartBodies(app, { limit: BODY_LIMIT, invalid: () => new DialectError({ status: 400, body: { detail: MULTIPART_PARSE_ERROR } }) })
 }

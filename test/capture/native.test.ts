@@ -7,32 +7,32 @@ const f = await fixture(t)
 const AUTH = '/t/cap/oauth/auth_native'
 const REGISTER = '/t/cap/oauth/register_native'
 
-t.test('100 missing_argument names every missing argument in seed order; query and JSON are not read', async (t) => {
+t.test('100 missing_argument names every missing argument in seed order; query and JSON are read', async (t) => {
   let r = await f.form(AUTH, {})
   t.equal(r.status, 200)
-  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: client_id, flow, flow_version, locale, redirect_uri, token', error: 'missing_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: client_id, flow, flow_version, locale, redirect_uri, token', error: 'missing_argument', argument_name: 'client_id', request_id: rid(t, r.body) })
 
   const { flow, ...noFlow } = nativeArgs({ token: 'x'.repeat(40) })
   r = await f.form(AUTH, noFlow)
-  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: flow', error: 'missing_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: flow', error: 'missing_argument', argument_name: 'flow', request_id: rid(t, r.body) })
 
   const { locale, ...noFlowNoLocale } = noFlow
   r = await f.form(AUTH, noFlowNoLocale)
-  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: flow, locale', error: 'missing_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: flow, locale', error: 'missing_argument', argument_name: 'flow', request_id: rid(t, r.body) })
 
   const query = new URLSearchParams(nativeArgs({ token: 'x'.repeat(40) })).toString()
   const viaQuery = await f.api(`${AUTH}?${query}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' })
   const qb = await viaQuery.json() as any
-  t.same(qb, { stat: 'error', code: 100, error_description: 'missing arguments: client_id, flow, flow_version, locale, redirect_uri, token', error: 'missing_argument', request_id: rid(t, qb) }, 'query-string arguments are ignored')
+  t.same(qb, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, qb) }, 'query-string arguments are read (jump.ios)')
 
   const json = await f.api(AUTH, postJson(nativeArgs({ token: 'x'.repeat(40) })))
   const jb = await json.json() as any
   t.equal(json.status, 200)
-  t.same(jb, { stat: 'error', code: 100, error_description: 'missing arguments: client_id, flow, flow_version, locale, redirect_uri, token', error: 'missing_argument', request_id: rid(t, jb) }, 'a JSON body is not read')
+  t.same(jb, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, jb) }, 'a JSON body is read')
 
   const { flow: _f, flow_version: _v, ...noDefaults } = nativeArgs({ client_id: DEFAULTS_CLIENT, token: 'x'.repeat(40) })
   r = await f.form(AUTH, noDefaults)
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, r.body) }, 'client defaults stand in for flow and flow_version')
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, r.body) }, 'client defaults stand in for flow and flow_version')
 })
 
 t.test('403 permission_error for a client without login_client, and for an unknown client', async (t) => {
@@ -57,21 +57,21 @@ t.test('500 unexpected_error for an unknown flow, version, HEAD or locale', asyn
 
 t.test('200 invalid_argument: bad token, bad redirect_uri, bad response_type, NUL bytes', async (t) => {
   let r = await f.form(AUTH, nativeArgs({ token: 'ab12cd34ef56gh78ij90kl12mn34op56qr78st78' }))
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, r.body) })
   r = await f.form(AUTH, nativeArgs({ token: 'x', redirect_uri: 'javascript:alert(1)' }))
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'redirect_uri must begin with http: or https:', error: 'invalid_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'redirect_uri must begin with http: or https:', error: 'invalid_argument', argument_name: 'redirect_uri', request_id: rid(t, r.body) })
   r = await f.form(AUTH, nativeArgs({ token: 'x', response_type: 'id_token' }))
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'response_type must be one of: token, code, code_with_token', error: 'invalid_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'response_type must be one of: token, code, code_with_token', error: 'invalid_argument', argument_name: 'response_type', request_id: rid(t, r.body) })
   r = await f.form(AUTH, nativeArgs({ token: 'abc\u0000def' }))
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid argument: token', error: 'invalid_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid argument: token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, r.body) })
 })
 
 t.test('fr-FR error descriptions; an unknown locale reports in the default locale', async (t) => {
   let r = await f.form(AUTH, nativeArgs({ locale: 'fr-FR', token: 'ab12cd34ef56gh78ij90kl12mn34op56qr78st78' }))
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'jeton invalide', error: 'invalid_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'jeton invalide', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, r.body) })
   const { flow, ...noFlow } = nativeArgs({ locale: 'fr-FR' })
   r = await f.form(AUTH, noFlow)
-  t.same(r.body, { stat: 'error', code: 100, error_description: 'arguments manquants : flow, token', error: 'missing_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 100, error_description: 'arguments manquants : flow, token', error: 'missing_argument', argument_name: 'flow', request_id: rid(t, r.body) })
   r = await f.form(AUTH, nativeArgs({ locale: 'fr-FR', client_id: NO_LOGIN_CLIENT, token: 'x' }))
   t.same(r.body, { stat: 'error', code: 403, error_description: "Ce client ne prend pas en charge la connexion et l'inscription.", error: 'permission_error', request_id: rid(t, r.body) })
   r = await f.form(AUTH, nativeArgs({ locale: 'fr-FR', flow_version: 'HEAD', token: 'x' }))
@@ -102,9 +102,9 @@ t.test('310 with prereg_fields, then register_native completes it; the token is 
   })
 
   const again = await f.form(REGISTER, nativeArgs({ token, form: 'socialRegistrationForm', emailAddress: 'alice@example.test' }))
-  t.same(again.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, again.body) }, 'register_native consumed the token')
+  t.same(again.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, again.body) }, 'register_native consumed the token')
   const reuse = await f.form(AUTH, nativeArgs({ token }))
-  t.same(reuse.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, reuse.body) })
+  t.same(reuse.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, reuse.body) })
 })
 
 t.test('a returning user: is_new false, same account; the token is single use', async (t) => {
@@ -117,7 +117,7 @@ t.test('a returning user: is_new false, same account; the token is single use', 
     access_token: r.body.access_token
   })
   const second = await f.form(AUTH, nativeArgs({ token }))
-  t.same(second.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, second.body) })
+  t.same(second.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, second.body) })
 })
 
 t.test('thin_registration creates the user at once (is_new true); without an email it is still 310', async (t) => {
@@ -136,7 +136,7 @@ t.test('thin_registration creates the user at once (is_new true); without an ema
     prereg_fields: { firstName: 'Carol', lastName: 'Danvers', emailAddress: null, displayName: 'Carol Danvers', mobile: null }
   })
   const bad = await f.form(AUTH, nativeArgs({ token: carol, thin_registration: 'maybe' }))
-  t.same(bad.body, { stat: 'error', code: 200, error_description: 'thin_registration must be true or false', error: 'invalid_argument', request_id: rid(t, bad.body) })
+  t.same(bad.body, { stat: 'error', code: 200, error_description: 'thin_registration must be true or false', error: 'invalid_argument', argument_name: 'thin_registration', request_id: rid(t, bad.body) })
 })
 
 t.test('380 email_address_in_use, then the merge through auth_native with merge_token', async (t) => {
@@ -164,7 +164,7 @@ t.test('380 email_address_in_use, then the merge through auth_native with merge_
   t.equal(viaFacebook.body.capture_user.uuid, merged.body.capture_user.uuid, 'facebook now signs into the merged account')
 
   const replay = await f.form(AUTH, nativeArgs({ token: await f.socialToken('github', 'dave'), merge_token: fbToken }))
-  t.same(replay.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, replay.body) }, 'the merge token was consumed')
+  t.same(replay.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'merge_token', request_id: rid(t, replay.body) }, 'the merge token was consumed')
 })
 
 t.test('a merge_token whose identity belongs to another user is refused and nothing is written', async (t) => {
@@ -176,7 +176,7 @@ t.test('a merge_token whose identity belongs to another user is refused and noth
   t.equal(first.body.stat, 'ok')
   const foreign = await f.socialToken('facebook', 'alice')
   const r = await f.form(AUTH, nativeArgs({ token: await f.socialToken('github', 'erin'), merge_token: foreign }))
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'the merge_token account is already linked to another user', error: 'invalid_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'the merge_token account is already linked to another user', error: 'invalid_argument', argument_name: 'merge_token', request_id: rid(t, r.body) })
   const still = await f.form(AUTH, nativeArgs({ token: foreign }))
   t.equal(still.body.capture_user?.email, 'alice@example.test', 'the identity stayed with alice; the refused merge consumed nothing')
 })
@@ -187,7 +187,7 @@ t.test('two concurrent uses of one token: exactly one succeeds', async (t) => {
   const ok = results.filter((r) => r.body.stat === 'ok')
   t.equal(ok.length, 1)
   for (const r of results.filter((r) => r.body.stat !== 'ok')) {
-    t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, r.body) })
+    t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, r.body) })
   }
 })
 

@@ -81,7 +81,7 @@ t.test('auth_info: profile for token + apiKey; single use; errors', async (t) =>
 t.test('a Social Login token of one tenant is refused by another', async (t) => {
   const token = await f.socialToken('github', 'hank', 'cap')
   let r = await f.form('/t/other/oauth/auth_native', nativeArgs({ token, thin_registration: 'true' }))
-  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'token', request_id: rid(t, r.body) })
   r = await f.form('/t/other/api/v2/auth_info', { apiKey: API_KEY, token })
   t.same(r.body, { stat: 'fail', err: { code: 2, msg: 'Data not found' } })
   const start = await f.api(`/t/cap/social/github/start?token_url=${encodeURIComponent(TOKEN_URL)}`, { redirect: 'manual' })

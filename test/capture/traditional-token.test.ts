@@ -24,7 +24,7 @@ t.test('register_native_traditional: 390 on bad fields, then success; the passwo
   })
   const { form, ...noForm } = gina
   r = await f.form(REG, nativeArgs(noForm))
-  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: form', error: 'missing_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: form', error: 'missing_argument', argument_name: 'form', request_id: rid(t, r.body) })
 
   r = await f.form(REG, nativeArgs(gina))
   t.same(r.body, {
@@ -76,7 +76,7 @@ t.test('380 with existing_provider capture, then the merge through auth_native_t
   const social = await f.form('/t/cap/oauth/auth_native', nativeArgs({ token: await f.socialToken('github', 'gina') }))
   t.equal(social.body.capture_user?.uuid, m.body.capture_user.uuid, 'github/gina now signs into the password account')
   const replay = await f.form(SIGN_IN, nativeArgs({ signInEmailAddress: 'gina@example.test', currentPassword: 'correct horse battery', merge_token: token }))
-  t.same(replay.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', request_id: rid(t, replay.body) })
+  t.same(replay.body, { stat: 'error', code: 200, error_description: 'invalid token', error: 'invalid_argument', argument_name: 'merge_token', request_id: rid(t, replay.body) })
 })
 
 async function codeFor (user: 'gina', redirectUri = 'https://app.test/cb') {
@@ -100,11 +100,11 @@ t.test('/oauth/token: code exchange, /entity, reuse refused and revokes what the
 
   const reuse = await f.form(TOKEN, { grant_type: 'authorization_code', code, redirect_uri: 'https://app.test/cb', client_id: CLIENT, client_secret: CLIENT_SECRET })
   t.equal(reuse.status, 400)
-  t.same(reuse.body, { error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used' })
+  t.match(reuse.body, { stat: 'error', code: 415, error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used', argument_name: 'code' })
   const revoked = await f.form(ENTITY, { access_token: x.body.access_token })
   t.same(revoked.body, { stat: 'error', code: 414, error_description: 'access token expired or invalid', error: 'access_token_expired', request_id: rid(t, revoked.body) }, 'the replay revoked the access token')
   const refreshAfter = await f.form(TOKEN, { grant_type: 'refresh_token', refresh_token: x.body.refresh_token }, basic(CLIENT, CLIENT_SECRET))
-  t.same(refreshAfter.body, { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' }, 'and the refresh token')
+  t.match(refreshAfter.body, { stat: 'error', code: 200, error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' , argument_name: 'refresh_token' }, 'and the refresh token')
 })
 
 t.test('/oauth/token: client authentication, redirect_uri binding, refresh rotation, bad grants', async (t) => {
@@ -112,16 +112,16 @@ t.test('/oauth/token: client authentication, redirect_uri binding, refresh rotat
   let r = await f.form(TOKEN, { grant_type: 'authorization_code', code, redirect_uri: 'https://app.test/cb' }, basic(CLIENT, 'wrong-secret'))
   t.equal(r.status, 401)
   t.equal(r.headers.get('www-authenticate'), 'Basic realm="capture"')
-  t.same(r.body, { error: 'invalid_client', error_description: 'client authentication failed' })
+  t.match(r.body, { stat: 'error', code: 402, error: 'invalid_client', error_description: 'client authentication failed' })
   r = await f.form(TOKEN, { grant_type: 'authorization_code', code, redirect_uri: 'https://app.test/cb', client_id: DEFAULTS_CLIENT })
   t.equal(r.status, 401, 'a client without a secret cannot use the token endpoint')
   r = await f.form(TOKEN, { grant_type: 'password' }, basic(CLIENT, CLIENT_SECRET))
   t.equal(r.status, 400)
-  t.same(r.body, { error: 'unsupported_grant_type', error_description: 'unsupported grant_type: password' })
+  t.match(r.body, { stat: 'error', code: 200, error: 'unsupported_grant_type', error_description: 'unsupported grant_type: password', argument_name: 'grant_type' })
   r = await f.form(TOKEN, { grant_type: 'authorization_code', code }, basic(CLIENT, CLIENT_SECRET))
-  t.same(r.body, { error: 'invalid_request', error_description: 'missing redirect_uri' })
+  t.match(r.body, { stat: 'error', code: 100, error: 'invalid_request', error_description: 'missing redirect_uri', argument_name: 'redirect_uri' })
   r = await f.form(TOKEN, { grant_type: 'authorization_code', code, redirect_uri: 'https://evil.test/cb' }, basic(CLIENT, CLIENT_SECRET))
-  t.same(r.body, { error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used' }, 'redirect_uri must match')
+  t.match(r.body, { stat: 'error', code: 415, error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used' , argument_name: 'code' }, 'redirect_uri must match')
 
   const code2 = await codeFor('gina')
   const x = await f.form(TOKEN, { grant_type: 'authorization_code', code: code2, redirect_uri: 'https://app.test/cb', client_id: CLIENT, client_secret: CLIENT_SECRET })
@@ -130,14 +130,14 @@ t.test('/oauth/token: client authentication, redirect_uri binding, refresh rotat
   t.same(refreshed.body, { access_token: refreshed.body.access_token, token_type: 'Bearer', expires_in: 3600, refresh_token: refreshed.body.refresh_token })
   t.not(refreshed.body.refresh_token, rt)
   const old = await f.form(TOKEN, { grant_type: 'refresh_token', refresh_token: rt }, basic(CLIENT, CLIENT_SECRET))
-  t.same(old.body, { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' }, 'refresh tokens rotate')
+  t.match(old.body, { stat: 'error', code: 200, error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' , argument_name: 'refresh_token' }, 'refresh tokens rotate')
   const e = await f.form(ENTITY, { access_token: refreshed.body.access_token })
   t.equal(e.body.result?.email, 'gina@example.test')
 })
 
 t.test('/entity errors', async (t) => {
   let r = await f.form(ENTITY, {})
-  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: access_token', error: 'missing_argument', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 100, error_description: 'missing arguments: access_token', error: 'missing_argument', argument_name: 'access_token', request_id: rid(t, r.body) })
   r = await f.form(ENTITY, { access_token: 'bogus' })
   t.same(r.body, { stat: 'error', code: 414, error_description: 'access token expired or invalid', error: 'access_token_expired', request_id: rid(t, r.body) })
 })

@@ -33,7 +33,7 @@ t.test('39 hostile redirect_uri variants: no code, no token', async (t) => {
     }
   }
   const r = await signIn({ response_type: 'code', redirect_uri: 'https://evil.example/cb' })
-  t.same(r.body, { stat: 'error', code: 200, error: 'invalid_argument', error_description: 'redirect_uri is not registered for this client', request_id: rid(t, r.body) })
+  t.same(r.body, { stat: 'error', code: 200, error: 'invalid_argument', error_description: 'redirect_uri is not registered for this client', argument_name: 'redirect_uri', request_id: rid(t, r.body) })
 })
 
 t.test('the registered redirect_uri gets its code, and the code is bound to it at /oauth/token', async (t) => {
@@ -48,7 +48,7 @@ t.test('the registered redirect_uri gets its code, and the code is bound to it a
 t.test('a client with no redirectUris: tokens as the seed says, no code response types', async (t) => {
   for (const responseType of ['code', 'code_with_token']) {
     const r = await signIn({ response_type: responseType, redirect_uri: GOOD }, DEFAULTS_CLIENT)
-    t.same(r.body, { stat: 'error', code: 200, error: 'invalid_argument', error_description: 'response_type code and code_with_token need a redirect_uri registered for this client', request_id: rid(t, r.body) }, responseType)
+    t.same(r.body, { stat: 'error', code: 200, error: 'invalid_argument', error_description: 'response_type code and code_with_token need a redirect_uri registered for this client', argument_name: 'redirect_uri', request_id: rid(t, r.body) }, responseType)
   }
   const fr = await signIn({ response_type: 'code', redirect_uri: GOOD, locale: 'fr-FR' }, DEFAULTS_CLIENT)
   t.equal(fr.body.error_description, 'les response_type code et code_with_token exigent une redirect_uri enregistrée pour ce client')
