@@ -14,7 +14,7 @@ export type InitBodyType = Static<typeof InitBody>
 export const InitReply = Type.Object({
   state: Type.String({ description: 'Opaque single-use state (32 lowercase hex characters, 128 random bits) the frontend passes to the provider.' }),
   url: Type.String({ description: 'The provider authorization URL carrying this state, PKCE challenge and Vestibule\'s callback URL.' })
-}, { examples: [{ state: '5d5132041ad3f369443f1d7b', url: 'https://github.com/login/oauth/authorize?response_type=code&client_id=…&state=5d5132041ad3f369443f1d7b' }] })
+}, { title: 'OAuthConfirmAuthorization', examples: [{ state: '5d5132041ad3f369443f1d7b', url: 'https://github.com/login/oauth/authorize?response_type=code&client_id=…&state=5d5132041ad3f369443f1d7b' }] })
 
 export const CallbackParams = Type.Object({
   provider: SafeString({ maxLength: 64, description: 'The provider the state was issued for.' })
@@ -47,13 +47,14 @@ export const Account = Type.Object({
   provider: Type.String({ description: 'The provider this sign-in went through.' }),
   isNew: Type.Boolean({ description: 'True when this sign-in created the account (sign-up), false for a log-in.' }),
   createdAt: Type.String({ format: 'date-time' })
-})
+}, { title: 'OAuthConfirmAccount' })
 export type AccountType = Static<typeof Account>
 
 export const LoginReply = Type.Object({
   account: Account,
   token: Type.String({ description: 'Opaque bearer token (session kind `oauth-confirm`), stored hashed; lives `sessionTtlSeconds` or until revoked.' })
 }, {
+  title: 'OAuthConfirmSession',
   examples: [{
     account: { id: '0b0f3c1e-8d5a-4a57-9f63-2a1d5f0c9e11', username: 'alice', email: 'alice@example.com', emailVerified: true, language: 'fr', name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', picture: null, provider: 'github', isNew: true, createdAt: '2026-01-01T12:00:00.000Z' },
     token: 'q2Vb1c…'
