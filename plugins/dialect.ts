@@ -27,6 +27,9 @@ export interface DialectManifest {
   rateLimitClient? (doc: TenantDocument): (req: FastifyRequest) => string | null
   /** OpenAPI security schemes its routes name in `security`. */
   securitySchemes?: Record<string, unknown>
+  /** The published OpenAPI document (tenants/openapi-publish.ts): the tag's description, and what only the tenant
+   *  document knows (e.g. Capture's form fields), added to the dialect's own operations in place. */
+  openapi?: { tagDescription?: string, publish? (doc: any, tenant: TenantDocument): void }
   /** Provider redirect URIs it builds, relative to the tenant's public URL (the demo IdP registers them). */
   callbackPaths? (providerKey: string): string[]
   /** The plugin, loaded on first use so a process imports only the dialects its tenants mount. */

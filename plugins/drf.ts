@@ -147,12 +147,13 @@ export function requireFields (fields: FieldSpec[], values: Record<string, strin
 
 // ---- response schemas ----
 
-export const DetailSchema = Type.Object({ detail: Type.String() }, { additionalProperties: false, description: 'DRF-style error: `{"detail": "..."}`.' })
+export const DetailSchema = Type.Object({ detail: Type.String() }, { additionalProperties: false, title: 'DrfDetail', description: 'DRF-style error: `{"detail": "..."}`.' })
 
 /** DRF serializer errors: field name → list of messages (or the seed's bare strings). */
 export function fieldErrorsSchema (description: string, examples: unknown[]): TSchema {
   return Type.Object({}, {
     additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]),
+    title: 'DrfFieldErrors',
     description,
     examples
   })

@@ -20,6 +20,7 @@ import securityHeaders from '../plugins/security-headers.ts'
 import openapiRoutes from '../routes/openapi/index.ts'
 import type { TenantContext } from '../plugins/tenant/context.ts'
 import { loadDialect, mountedDialects } from './dialects.ts'
+import { publishOpenApi } from './openapi-publish.ts'
 import type { TenantConfig } from './schema.ts'
 
 export interface SharedServices {
@@ -120,7 +121,9 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
         // Each mounted dialect contributes the schemes its routes name in `security`.
         securitySchemes: Object.assign({}, ...mounted.map((m) => m.securitySchemes ?? {}))
       }
-    }
+    },
+    // Named components, declared tags, no internal keys… (tenants/openapi-publish.ts).
+    transformObject: (d) => publishOpenApi((d as { openapiObject: unknown }).openapiObject, { tenant: config as unknown as TenantDocument, mounted, contactUrl: `${ctx.publicUrl}/docs` })
   })
   await app.register(openapiRoutes, { title: `Vestibule — ${config.id}` })
 

@@ -32,7 +32,7 @@ export const ProviderParams = Type.Object({
 export const LinkResponse = Type.Object({
   email: Type.String({ description: 'The address the link was sent to (the same answer whether or not an account exists).' }),
   _debug_auth_link: Type.Optional(Type.String({ description: 'Only when the tenant turns `debugLinks` on (development): the mailed link.' }))
-}, { additionalProperties: false, examples: [{ email: 'customer@example.com' }, { email: 'customer@example.com', _debug_auth_link: 'https://frontend.app/auth/link/Qm9ZrX1m3s0Q3Yv4b5m6n7o8p9q0r1s2t3u4v5w6x7y' }] })
+}, { additionalProperties: false, title: 'ByLinkLinkSent', examples: [{ email: 'customer@example.com' }, { email: 'customer@example.com', _debug_auth_link: 'https://frontend.app/auth/link/Qm9ZrX1m3s0Q3Yv4b5m6n7o8p9q0r1s2t3u4v5w6x7y' }] })
 
 const userProps = {
   id: Type.Integer({ description: 'User id.' }),
@@ -40,11 +40,11 @@ const userProps = {
   first_name: Type.String({ description: 'First name ("" when unknown).' }),
   last_name: Type.String({ description: 'Last name ("" when unknown).' })
 }
-export const UserResponse = Type.Object(userProps, { additionalProperties: false, examples: [{ id: 42, email: 'customer@example.com', first_name: 'Alice', last_name: 'Liddell' }] })
+export const UserResponse = Type.Object(userProps, { additionalProperties: false, title: 'ByLinkUser', examples: [{ id: 42, email: 'customer@example.com', first_name: 'Alice', last_name: 'Liddell' }] })
 export const LoginResponse = Type.Object({
   token: Type.String({ description: 'Auth token: send it as `Authorization: Token <token>`.' }),
   ...userProps
-}, { additionalProperties: false, examples: [{ token: '9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b', id: 42, email: 'customer@example.com', first_name: '', last_name: '' }] })
+}, { additionalProperties: false, title: 'ByLinkSession', examples: [{ token: '9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b', id: 42, email: 'customer@example.com', first_name: '', last_name: '' }] })
 
 export const LinkErrors = fieldErrorsSchema('DRF field errors.', [{ email: ['Enter a valid email address.'] }, { email: ['This field is required.'] }])
 export const LoginErrors = fieldErrorsSchema('DRF field errors: a missing field, an unknown `client_key`, or a token that is unknown, used, expired or from another tenant.', [
@@ -55,14 +55,15 @@ export const SocialErrors = fieldErrorsSchema('DRF field errors, an unknown prov
   { non_field_errors: ['Invalid credentials.'] }, { non_field_errors: ['The provider did not give an email address.'] }, { non_field_errors: ['This email address is already used by another account.'] }
 ])
 
-export const Detail = Type.Object({ detail: Type.String() }, { additionalProperties: false })
+export const Detail = Type.Object({ detail: Type.String() }, { additionalProperties: false, title: 'DrfDetail' })
 export const Unauthorized = Type.Object({ detail: Type.String() }, {
   additionalProperties: false,
+  title: 'DrfDetail',
   description: '`Authentication credentials were not provided.` (no `Authorization: Token` header) or `Invalid token.` (unknown, revoked or expired); `WWW-Authenticate: Token`.',
   examples: [{ detail: 'Authentication credentials were not provided.' }, { detail: 'Invalid token.' }]
 })
-export const Throttled = Type.Object({ detail: Type.String() }, { additionalProperties: false, examples: [{ detail: 'Request was throttled. Expected available in 60 seconds.' }] })
-export const Unavailable = Type.Object({ detail: Type.String() }, { additionalProperties: false, examples: [{ detail: 'The authentication provider is unavailable. Try again later.' }] })
+export const Throttled = Type.Object({ detail: Type.String() }, { additionalProperties: false, title: 'DrfDetail', examples: [{ detail: 'Request was throttled. Expected available in 60 seconds.' }] })
+export const Unavailable = Type.Object({ detail: Type.String() }, { additionalProperties: false, title: 'DrfDetail', examples: [{ detail: 'The authentication provider is unavailable. Try again later.' }] })
 
 /** What every by-link route may also answer: a body too large, a content type it does not read. */
 export const COMMON_ERRORS = { 413: Detail, 415: Detail }

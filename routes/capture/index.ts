@@ -1,6 +1,7 @@
 // The capture dialect's manifest (seed 004, Janrain): its `flows` section, the client fields it adds,
 // the references between them it checks; the plugin loads on first use.
 import type { DialectManifest } from '../../plugins/dialect.ts'
+import { publishCapture } from './openapi.ts'
 import { CaptureOptionsSchema, clientFields, sections, securitySchemes, type CaptureClient, type FlowConfig } from './options.ts'
 
 export default {
@@ -24,6 +25,7 @@ export default {
     }))
     if (doc.dialects.capture && doc.clients.length === 0) error('/clients', 'the capture dialect needs at least one client')
   },
+  openapi: { publish: publishCapture },
   callbackPaths: (provider) => [`/social/${provider}/callback`],
   load: () => import('./plugin.ts')
 } satisfies DialectManifest

@@ -84,7 +84,7 @@ const CaptureProfile = Type.Object({
   email: Nullable(Type.String()),
   verifiedEmail: Nullable(Type.String()),
   created: Type.String()
-})
+}, { title: 'CaptureProfile' })
 
 export const CaptureUser = Type.Object({
   id: Type.Integer(),
@@ -98,7 +98,7 @@ export const CaptureUser = Type.Object({
   familyName: Nullable(Type.String()),
   photo: Nullable(Type.String()),
   profiles: Type.Array(CaptureProfile)
-}, { additionalProperties: true, description: 'The user record; attributes stored by registration forms appear as extra members.' })
+}, { additionalProperties: true, title: 'CaptureUser', description: 'The user record; attributes stored by registration forms appear as extra members.' })
 
 export const AuthSuccess = Type.Object({
   stat: Type.Literal('ok'),
@@ -151,7 +151,7 @@ export const TokenSuccess = Type.Object({
   token_type: Type.Literal('Bearer'),
   expires_in: Type.Integer(),
   refresh_token: Type.String()
-}, { additionalProperties: false })
+}, { additionalProperties: false, title: 'CaptureTokenSuccess' })
 
 // Both envelopes: OAuth's error/error_description and Capture's stat/code/request_id (janrain_capture_api.php checks stat).
 export const OAuthErrorBody = Type.Object({
@@ -161,9 +161,9 @@ export const OAuthErrorBody = Type.Object({
   error_description: Type.String(),
   argument_name: Type.Optional(Type.String({ description: 'With code 100 and 200: the argument at fault.' })),
   request_id: Type.String({ minLength: 16, maxLength: 16 })
-}, { additionalProperties: false, examples: [{ stat: 'error', code: 415, error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used', argument_name: 'code', request_id: 'uyeem84bmqmnjuu4' }] })
+}, { additionalProperties: false, title: 'CaptureOAuthError', examples: [{ stat: 'error', code: 415, error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used', argument_name: 'code', request_id: 'uyeem84bmqmnjuu4' }] })
 
-export const EntitySuccess = Type.Object({ stat: Type.Literal('ok'), result: CaptureUser }, { additionalProperties: false })
+export const EntitySuccess = Type.Object({ stat: Type.Literal('ok'), result: CaptureUser }, { additionalProperties: false, title: 'CaptureEntitySuccess' })
 export const EntityResponse = Type.Union([EntitySuccess, CaptureErrorBody])
 
 const EngageName = Type.Object({
@@ -181,11 +181,11 @@ export const EngageProfile = Type.Object({
   displayName: Type.Optional(Type.String()),
   preferredUsername: Type.Optional(Type.String()),
   photo: Type.Optional(Type.String())
-}, { additionalProperties: false })
+}, { additionalProperties: false, title: 'EngageProfile' })
 
-export const AuthInfoSuccess = Type.Object({ stat: Type.Literal('ok'), profile: EngageProfile }, { additionalProperties: false })
+export const AuthInfoSuccess = Type.Object({ stat: Type.Literal('ok'), profile: EngageProfile }, { additionalProperties: false, title: 'EngageAuthInfoSuccess' })
 export const EngageErrorBody = Type.Object({
   stat: Type.Literal('fail'),
   err: Type.Object({ code: Type.Integer(), msg: Type.String() }, { additionalProperties: false })
-}, { additionalProperties: false, examples: [{ stat: 'fail', err: { code: 2, msg: 'Data not found' } }] })
+}, { additionalProperties: false, title: 'EngageError', examples: [{ stat: 'fail', err: { code: 2, msg: 'Data not found' } }] })
 export const AuthInfoResponse = Type.Union([AuthInfoSuccess, EngageErrorBody])

@@ -14,7 +14,7 @@ export type InitBodyType = Static<typeof InitBody>
 export const InitReply = Type.Object({
   state: Type.String({ description: 'Opaque single-use state (32 lowercase hex characters, 128 random bits) the frontend passes to the provider.' }),
   url: Type.String({ description: 'The provider authorization URL carrying this state and Vestibule\'s callback URL, with a PKCE challenge (and an OIDC nonce) unless `providerUrls` is `frontend`.' })
-}, { examples: [{ state: '5d5132041ad3f369443f1d7b', url: 'https://github.com/login/oauth/authorize?response_type=code&client_id=…&state=5d5132041ad3f369443f1d7b' }] })
+}, { title: 'OAuthConfirmAuthorization', examples: [{ state: '5d5132041ad3f369443f1d7b', url: 'https://github.com/login/oauth/authorize?response_type=code&client_id=…&state=5d5132041ad3f369443f1d7b' }] })
 
 export const CallbackParams = Type.Object({
   provider: SafeString({ maxLength: 64, description: 'The provider the state was issued for.' })
@@ -66,8 +66,8 @@ export const Account = Type.Object({
   givenName: Nullable(),
   familyName: Nullable(),
   provider: Type.String({ description: 'The provider this sign-in went through.' }),
-  isNew: Type.Boolean({ description: 'True when this sign-in created the account (sign-up), false for a log-in.' })
-})
+  isNew: Type.Boolean({ description: 'True when this sign-in created the account (sign-up), false for a log-in.' }, { title: 'OAuthConfirmAccount' })
+}, { title: 'OAuthConfirmAccount' })
 export type AccountType = Static<typeof Account>
 
 export const LoginReply = Type.Object({
@@ -75,4 +75,6 @@ export const LoginReply = Type.Object({
   people: Type.Object({}, { additionalProperties: false, description: 'Always `{}`: Vestibule keeps no people (freesewing\'s measurement sets).' }),
   token: Type.String({ description: 'Opaque bearer token (session kind `oauth-confirm`), stored hashed; lives `sessionTtlSeconds` or until revoked.' }),
   signup: Type.Boolean({ description: 'True when this sign-in created the account (freesewing.org then shows its welcome page).' })
+}, {
+  title: 'OAuthConfirmSession'
 })

@@ -33,12 +33,12 @@ export const OAuth1Step1Response = Type.Object({
   oauth_token: Type.String({ description: 'Request token: send the user to the provider with it.' }),
   oauth_token_secret: Type.String({ description: 'Keep it for step 2.' }),
   oauth_callback_confirmed: Type.String({ description: 'Always "true" (OAuth 1.0a).' })
-}, { additionalProperties: false, examples: [{ oauth_token_secret: 'cYwcHxWW7OSnqY5W3FTZPvCJQNPfPX4N', oauth_callback_confirmed: 'true', oauth_token: '0MxsWgAAAAAAwS-_AAABVld_DHo' }] })
+}, { additionalProperties: false, title: 'RestSocialAuthRequestToken', examples: [{ oauth_token_secret: 'cYwcHxWW7OSnqY5W3FTZPvCJQNPfPX4N', oauth_callback_confirmed: 'true', oauth_token: '0MxsWgAAAAAAwS-_AAABVld_DHo' }] })
 
 export const TokenResponse = Type.Object({
   token: Type.String({ description: 'Auth token: send it as `Authorization: Token <token>`.' }),
   is_new: Type.Boolean({ description: 'True when the user just registered, false when an existing user logged in.' })
-}, { additionalProperties: false, examples: [{ token: 'lkja8*lkajsd*lkjas;ldkj8asd;kJASd811', is_new: true }] })
+}, { additionalProperties: false, title: 'RestSocialAuthSession', examples: [{ token: 'lkja8*lkajsd*lkjas;ldkj8asd;kJASd811', is_new: true }] })
 
 export const SocialAuthErrors = fieldErrorsSchema(
   'The seed\'s four errors — `{"provider": ["Invalid provider"]}`, `{"non_field_errors": "invalid_credentials"}`, `{"email": "no_email_provided"}`, `{"email": "email_already_in_use"}` — or DRF field errors such as `{"code": ["This field is required."]}`.',
@@ -52,7 +52,7 @@ export const UserResponse = Type.Object({
   first_name: Type.String({ description: 'First name ("" when unknown).' }),
   last_name: Type.String({ description: 'Last name ("" when unknown).' }),
   referral_code: Type.Union([Type.String(), Type.Null()], { description: 'Referral code given at registration or by a later update.' })
-}, { additionalProperties: false, examples: [{ id: 42, email: 'alice@example.com', email_verified: true, first_name: 'Alice', last_name: 'Liddell', referral_code: 'FRIEND42' }] })
+}, { additionalProperties: false, title: 'RestSocialAuthUser', examples: [{ id: 42, email: 'alice@example.com', email_verified: true, first_name: 'Alice', last_name: 'Liddell', referral_code: 'FRIEND42' }] })
 
 export const UserUpdateBody = bodySchema(USER_FIELDS, {
   description: 'Partial update: only the fields sent change.',
@@ -61,19 +61,21 @@ export const UserUpdateBody = bodySchema(USER_FIELDS, {
 
 export const UserUpdateErrors = fieldErrorsSchema('DRF field errors.', [{ email: ['Enter a valid email address.'] }, { email: ['user with this email already exists.'] }])
 
-export const LogoutResponse = Type.Object({ detail: Type.String() }, { additionalProperties: false, examples: [{ detail: 'Successfully logged out.' }] })
+export const LogoutResponse = Type.Object({ detail: Type.String() }, { additionalProperties: false, title: 'DrfDetail', examples: [{ detail: 'Successfully logged out.' }] })
 
 export const Unauthorized = Type.Object({ detail: Type.String() }, {
   additionalProperties: false,
+  title: 'DrfDetail',
   description: '`Authentication credentials were not provided.` (no `Authorization: Token` header) or `Invalid token.` (unknown, revoked or expired token); `WWW-Authenticate: Token`.',
   examples: [{ detail: 'Authentication credentials were not provided.' }, { detail: 'Invalid token.' }]
 })
 
 export const Unavailable = Type.Object({ detail: Type.String() }, {
   additionalProperties: false,
+  title: 'DrfDetail',
   description: 'The provider timed out or failed (5xx): not the client\'s fault, retry later.',
   examples: [{ detail: 'The authentication provider is unavailable. Try again later.' }]
 })
 
 export const Throttled = DetailSchema
-export const UnsupportedMedia = Type.Object({ detail: Type.String() }, { additionalProperties: false, examples: [{ detail: 'Unsupported media type "text/plain" in request.' }] })
+export const UnsupportedMedia = Type.Object({ detail: Type.String() }, { additionalProperties: false, title: 'DrfDetail', examples: [{ detail: 'Unsupported media type "text/plain" in request.' }] })

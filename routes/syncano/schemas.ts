@@ -98,7 +98,7 @@ export const Profile = Type.Object({
   other_permissions: Type.String({ description: 'Always `none`.' }),
   channel: Type.Null(),
   revision: Type.Integer()
-})
+}, { title: 'SyncanoProfile' })
 
 export const UserObject = Type.Object({
   username: Type.String({ description: 'The provider\'s username, or a generated `user_<17 digits>_0`.' }),
@@ -111,6 +111,7 @@ export const UserObject = Type.Object({
     groups: Type.String()
   })
 }, {
+  title: 'SyncanoUser',
   examples: [{
     username: 'user_14254712144338013_0',
     user_key: 'b22f9dd4fa1b02152455f3820326e91322b50f96',
@@ -126,13 +127,15 @@ export const UserObject = Type.Object({
 export type UserObjectType = Static<typeof UserObject>
 
 export const Detail = (description: string, example: string) =>
-  Type.Object({ detail: Type.String() }, { description, examples: [{ detail: example }] })
+  Type.Object({ detail: Type.String() }, { title: 'SyncanoDetail', description, examples: [{ detail: example }] })
 
 export const FieldErrors = Type.Record(Type.String(), Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), Type.Array(Type.String()))]), {
+  title: 'SyncanoFieldErrors',
   description: 'Django REST framework field errors, e.g. `{"username": ["This field is required."]}`; a malformed body gives `{"detail": "JSON parse error - …"}`.',
   examples: [{ username: ['This field is required.'] }]
 })
 export const AuthBadRequest = Type.Object({ detail: Type.String() }, {
+  title: 'SyncanoDetail',
   description: 'An unsupported backend, a provider that gave no email for a new account, an email that belongs to another account, or a malformed body.',
   examples: [{ detail: 'Unsupported social backend.' }, { detail: 'Invalid social scope, missing email.' }]
 })
