@@ -66,7 +66,7 @@ export const Account = Type.Object({
   givenName: Nullable(),
   familyName: Nullable(),
   provider: Type.String({ description: 'The provider this sign-in went through.' }),
-  isNew: Type.Boolean({ description: 'True when this sign-in created the account (sign-up), false for a log-in.' }, { title: 'OAuthConfirmAccount' })
+  isNew: Type.Boolean({ description: 'True when this sign-in created the account (sign-up), false for a log-in.' })
 }, { title: 'OAuthConfirmAccount' })
 export type AccountType = Static<typeof Account>
 
