@@ -226,8 +226,8 @@ async function worker (): Promise<void> {
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
   checkDatabaseUrl(env.databaseUrl)
   const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite`, timeouts: env.databaseTimeouts, applicationName: 'vestibule-worker', log })
-  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production })
-  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8), observe: observeJob, schedule: env.schedule })
+  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production, maxConnections: intEnv('SMTP_MAX_CONNECTIONS') })
+  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 32), observe: observeJob, schedule: env.schedule })
   log.info('worker started: email delivery, token cleanup, outbox relay')
   // A worker has no HTTP server of its own; METRICS_PORT gives Prometheus its job counters.
   let metricsServer: http.Server | null = null

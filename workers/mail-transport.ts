@@ -33,10 +33,14 @@ function readableBody (message: Buffer, text: string): Buffer {
   return Buffer.from(`${headers}\n\n${text.replace(/\r\n/g, '\n')}`, 'utf8')
 }
 
-export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean }): MailTransport {
+/** SMTP connections a process keeps open to its mail server (SMTP_MAX_CONNECTIONS). */
+export const SMTP_MAX_CONNECTIONS = 8
+
+export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean, maxConnections?: number }): MailTransport {
   if (opts.smtpUrl) {
-    // Every step of a send is bounded, so a send ends well inside its claim's lease (120 s by default).
-    const t = nodemailer.createTransport(opts.smtpUrl, { pool: true, maxConnections: 4, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 } as object)
+    // Pooled: each connection carries up to 1,000 messages (one SMTP transaction each) before it is
+    // renewed. Every step of a send is bounded, so a send ends well inside its claim's lease (120 s).
+    const t = nodemailer.createTransport(opts.smtpUrl, { pool: true, maxConnections: opts.maxConnections ?? SMTP_MAX_CONNECTIONS, maxMessages: 1000, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 } as object)
     return {
       kind: 'smtp',
       async send (row) {
