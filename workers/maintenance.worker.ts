@@ -46,7 +46,14 @@ export async function relayOutbox (db: Kysely<Database>, emailQueue: Queue, afte
       // Its worker is gone (BullMQ notices only when the job's lock runs out) or it never got to claim
       // the row: a second job, one per attempt count, so repeated relays add it once. Two jobs for one
       // row still send it once: only one of them can claim it.
-      await emailQueue.add(job.name, job.data, { ...job.opts, jobId: `${job.opts.jobId}-r${row.attempts}` })
+      // That second job may exist already and have ended without sending (it met a claim that has
+      // expired since): it is replaced, or a BullMQ add with its id would silently do nothing.
+      const retryId = `${job.opts.jobId}-r${row.attempts}`
+      const prior = await emailQueue.getJob(retryId)
+      const priorState = prior ? await prior.getState() : 'missing'
+      if (ON_ITS_WAY.has(priorState) || priorState === 'active') continue
+      if (prior) await prior.remove().catch(() => { /* another relay removed it first */ })
+      await emailQueue.add(job.name, job.data, { ...job.opts, jobId: retryId })
     } else {
       if (existing) await existing.remove().catch(() => { /* another relay removed it first */ })
       await emailQueue.add(job.name, job.data, job.opts)
