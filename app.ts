@@ -28,6 +28,7 @@ import { EMAIL_QUEUE, InProcessMailRunner } from './workers/email.worker.ts'
 import { startWorkers } from './workers/index.ts'
 import { MAINTENANCE_QUEUE, startInProcessCleanup, type Schedule } from './workers/maintenance.worker.ts'
 import { createMailTransport, type MailTransport } from './workers/mail-transport.ts'
+import { warnOnUnsafeRedis } from './workers/redis-settings.ts'
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).version
 
@@ -129,6 +130,8 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       redis.on('error', (err) => log.warn({ err: err.message }, 'redis'))
       // Start even when Redis is down: mail waits in the outbox, readiness says what is missing.
       await redis.connect().catch((err: Error) => log.error({ err: err.message }, 'redis is not reachable at start; retrying in the background'))
+      redis.once('ready', () => { void warnOnUnsafeRedis(redis!, log) })
+      if (redis.status === 'ready') void warnOnUnsafeRedis(redis, log)
       queue = new Queue(EMAIL_QUEUE, { connection: redis, prefix: redisPrefix })
       queue.on('error', (err) => log.warn({ err: err.message }, 'email queue'))
       closers.unshift(() => queue!.close(), () => redis!.quit().catch(() => redis!.disconnect()))
@@ -139,7 +142,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     } else {
       log.warn('REDIS_URL is not set: single-node mode (jobs run in this process, rate limits are per process)')
       if (opts.runWorkers !== false) {
-        runner = new InProcessMailRunner({ db: db.db, transport, log, observe: observeJob })
+        runner = new InProcessMailRunner({ db: db.db, transport, log, observe: observeJob, leaseSeconds: opts.schedule?.claimLeaseSeconds })
         const cleanup = startInProcessCleanup(db.db, log, opts.schedule?.cleanupEveryMs, opts.schedule?.cleanup)
         closers.unshift(() => runner!.close(), () => cleanup.close())
       }

@@ -39,6 +39,11 @@ const env = {
     idleInTransactionMs: intEnv('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS'),
     queryMs: intEnv('DATABASE_QUERY_TIMEOUT_MS')
   },
+  schedule: dropUndefined({
+    claimLeaseSeconds: intEnv('MAIL_CLAIM_LEASE_SECONDS'),
+    relayEveryMs: intEnv('MAIL_RELAY_EVERY_MS'),
+    relayAfterSeconds: intEnv('MAIL_RELAY_AFTER_SECONDS')
+  }),
   http: {
     requestTimeoutMs: intEnv('HTTP_REQUEST_TIMEOUT_MS'),
     headersTimeoutMs: intEnv('HTTP_HEADERS_TIMEOUT_MS'),
@@ -53,6 +58,10 @@ function intEnv (name: string): number | undefined {
   if (v === undefined || v === '') return undefined
   if (!/^\d+$/.test(v.trim())) fail(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`)
   return Number(v)
+}
+
+function dropUndefined<T extends object> (o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 function parseTrustProxy (v: string | undefined): boolean | string | string[] {
@@ -84,6 +93,8 @@ const log = pretty
   : pino(logOptions)
 const [command = 'serve', sub, arg] = process.argv.slice(2)
 
+if (env.schedule.claimLeaseSeconds === 0) fail('MAIL_CLAIM_LEASE_SECONDS must be at least 1')
+if (env.schedule.relayEveryMs !== undefined && env.schedule.relayEveryMs < 100) fail('MAIL_RELAY_EVERY_MS must be at least 100')
 if (!Number.isInteger(env.port) || env.port < 0 || env.port > 65535) fail(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`)
 
 try {
@@ -117,6 +128,7 @@ async function serve (): Promise<void> {
     databaseUrl: env.databaseUrl,
     databaseTimeouts: env.databaseTimeouts,
     http: env.http,
+    schedule: env.schedule,
     dataDir: `${env.dataDir}/pglite`,
     outboxDir: `${env.dataDir}/outbox`,
     redisUrl: env.redisUrl,
@@ -214,8 +226,8 @@ async function worker (): Promise<void> {
   if (!env.redisUrl) fail('npm run worker needs REDIS_URL; without Redis the server runs jobs in-process')
   checkDatabaseUrl(env.databaseUrl)
   const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite`, timeouts: env.databaseTimeouts, applicationName: 'vestibule-worker', log })
-  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production })
-  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 8), observe: observeJob })
+  const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production, maxConnections: intEnv('SMTP_MAX_CONNECTIONS') })
+  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 32), observe: observeJob, schedule: env.schedule })
   log.info('worker started: email delivery, token cleanup, outbox relay')
   // A worker has no HTTP server of its own; METRICS_PORT gives Prometheus its job counters.
   let metricsServer: http.Server | null = null

@@ -1,6 +1,7 @@
 // npm run bench: the tenancy numbers of DESIGN section 7, measured in child processes on this machine.
 // Writes bench/results.json and prints a table. Numbers, not assertions: the machine is shared and noisy.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -124,12 +125,19 @@ async function mailDelivery (schema: string) {
   const connection = new Redis(REDIS, { maxRetriesPerRequest: null })
   const queue = new Queue(EMAIL_QUEUE, { connection, prefix })
   for (let i = 0; i < ids.length; i += 1000) await queue.addBulk(ids.slice(i, i + 1000).map(emailJob))
-  const env = { ...process.env, NODE_ENV: 'production', DATABASE_URL: `${DB}?options=-c%20search_path%3D${schema}`, REDIS_URL: REDIS, REDIS_PREFIX: prefix, SMTP_URL: smtp.url, LOG_LEVEL: 'warn' }
+  // Production workers need the sealing key; the bench's rows are unsealed, which they read as is.
+  const env = { ...process.env, NODE_ENV: 'production', VESTIBULE_SECRET_KEY: process.env.VESTIBULE_SECRET_KEY ?? randomBytes(32).toString('base64'), DATABASE_URL: `${DB}?options=-c%20search_path%3D${schema}`, REDIS_URL: REDIS, REDIS_PREFIX: prefix, SMTP_URL: smtp.url, LOG_LEVEL: 'warn' }
   const t0 = performance.now()
-  const workers = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'server.ts'), 'worker'], { env, stdio: 'ignore' }))
+  const workers = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'server.ts'), 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
+  // A worker that cannot start must fail the bench with its reason, not read as 10,000 mails lost.
+  let output = ''
+  for (const w of workers) { w.stdout!.on('data', (d) => { output = (output + d).slice(-4000) }); w.stderr!.on('data', (d) => { output = (output + d).slice(-4000) }) }
   try {
     const deadline = Date.now() + 300_000
-    while (smtp.messages.length < COUNT_MAIL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    while (smtp.messages.length < COUNT_MAIL && Date.now() < deadline) {
+      if (workers.some((w) => w.exitCode !== null)) throw new Error(`a mail worker exited: ${output}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
     const ms = performance.now() - t0
     await new Promise((r) => setTimeout(r, 2000)) // anything sent twice would arrive now
     const received = smtp.messages.length

@@ -73,8 +73,14 @@ export interface EmailOutboxTable {
   text_body: string
   html_body: string | null
   created_at: Generated<Date>
+  /** `<uuid@vestibule>`, the same on every attempt; NULL on rows older than its migration. */
+  message_id: Generated<string | null>
   claimed_at: NullableTimestamp
+  /** Which claim is sending the row (a worker that outlived its lease cannot record over another's). */
+  claim_token: string | null
   sent_at: NullableTimestamp
+  /** The SMTP server's answer to the accepted message. */
+  sent_response: string | null
   attempts: Generated<number>
   last_error: string | null
 }

@@ -121,7 +121,7 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
  * is no longer queryable, and the pool drops it on release and makes a new one for the next caller.
  */
 function guardConnections (pool: pg.Pool, queryMs: number, log?: DatabaseOptions['log']): void {
-  pool.on('error', (err) => log?.warn({ err: err.message }, 'idle database connection lost'))
+  pool.on('error', () => { /* an idle client's error: logged by the client's own listener below */ })
   pool.on('connect', (client) => {
     client.on('error', (err) => log?.warn({ err: err.message }, 'database connection lost'))
     if (queryMs > 0) boundQueries(client, queryMs)

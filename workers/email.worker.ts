@@ -3,7 +3,7 @@
 import { Worker, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
-import { deliverOutboxRow, pendingOutboxIds } from './email.processor.ts'
+import { deliverOutboxRow, pendingOutboxIds, type DeliveryOptions } from './email.processor.ts'
 import type { MailTransport } from './mail-transport.ts'
 
 export const EMAIL_QUEUE = 'vestibule-email'
@@ -21,9 +21,10 @@ export function emailJob (outboxId: string): { name: string, data: { outboxId: s
 
 export type ObserveJob = (queue: string, outcome: 'completed' | 'failed') => void
 
-export function startEmailWorker (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number, observe?: ObserveJob }): Worker {
+export function startEmailWorker (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number, observe?: ObserveJob, leaseSeconds?: number }): Worker {
+  const delivery: DeliveryOptions = { leaseSeconds: opts.leaseSeconds, log: opts.log }
   const worker = new Worker(EMAIL_QUEUE, async (job) => {
-    const result = await deliverOutboxRow(opts.db, opts.transport, String(job.data.outboxId))
+    const result = await deliverOutboxRow(opts.db, opts.transport, String(job.data.outboxId), delivery)
     return result
   }, { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true })
   worker.on('error', (err) => opts.log.error({ err }, 'email worker error'))
@@ -46,9 +47,11 @@ export class InProcessMailRunner {
   #closed = false
 
   readonly #observe?: ObserveJob
+  readonly #delivery: DeliveryOptions
 
-  constructor (opts: { db: Kysely<Database>, transport: MailTransport, log: Log, sweepSeconds?: number, observe?: ObserveJob }) {
+  constructor (opts: { db: Kysely<Database>, transport: MailTransport, log: Log, sweepSeconds?: number, observe?: ObserveJob, leaseSeconds?: number }) {
     this.#observe = opts.observe
+    this.#delivery = { leaseSeconds: opts.leaseSeconds, log: opts.log }
     this.#db = opts.db
     this.#transport = opts.transport
     this.#log = opts.log
@@ -63,7 +66,7 @@ export class InProcessMailRunner {
   async #attempt (id: string, attempt: number): Promise<void> {
     if (this.#closed) return
     try {
-      await deliverOutboxRow(this.#db, this.#transport, id)
+      await deliverOutboxRow(this.#db, this.#transport, id, this.#delivery)
       this.#observe?.(EMAIL_QUEUE, 'completed')
     } catch (err) {
       this.#observe?.(EMAIL_QUEUE, 'failed')
@@ -76,7 +79,7 @@ export class InProcessMailRunner {
   /** Delivers rows that were written but never handed over (e.g. the process died after commit). */
   async sweep (): Promise<void> {
     if (this.#closed) return
-    try { this.enqueue(await pendingOutboxIds(this.#db, 10, 100)) } catch (err) { this.#log.warn({ err: (err as Error).message }, 'outbox sweep failed') }
+    try { this.enqueue(await pendingOutboxIds(this.#db, 10, 100, this.#delivery.leaseSeconds)) } catch (err) { this.#log.warn({ err: (err as Error).message }, 'outbox sweep failed') }
   }
 
   #track (p: Promise<unknown>): void {

@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
 import { EMAIL_QUEUE, startEmailWorker, type ObserveJob } from './email.worker.ts'
 import type { MailTransport } from './mail-transport.ts'
-import { startMaintenance, type Schedule } from './maintenance.worker.ts'
+import { DEFAULT_SCHEDULE, startMaintenance, type Schedule } from './maintenance.worker.ts'
+import { warnOnUnsafeRedis } from './redis-settings.ts'
 
 interface Log { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void }
 
@@ -16,7 +17,9 @@ export async function startWorkers (opts: { redisUrl: string, prefix?: string, d
   // Workers block on Redis commands: no per-request retry limit (BullMQ's guidance).
   const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
   connection.on('error', (err) => opts.log.warn({ err: err.message }, 'worker redis'))
-  const email = startEmailWorker({ connection, prefix: opts.prefix, db: opts.db, transport: opts.transport, log: opts.log, concurrency: opts.concurrency, observe: opts.observe })
+  connection.once('ready', () => { void warnOnUnsafeRedis(connection, opts.log) })
+  const leaseSeconds = opts.schedule?.claimLeaseSeconds ?? DEFAULT_SCHEDULE.claimLeaseSeconds
+  const email = startEmailWorker({ connection, prefix: opts.prefix, db: opts.db, transport: opts.transport, log: opts.log, concurrency: opts.concurrency, observe: opts.observe, leaseSeconds })
   const emailQueue = new Queue(EMAIL_QUEUE, { connection, prefix: opts.prefix })
   emailQueue.on('error', (err) => opts.log.warn({ err: err.message }, 'email queue'))
   const maintenance = startMaintenance({ connection, prefix: opts.prefix, db: opts.db, emailQueue, log: opts.log, schedule: opts.schedule, observe: opts.observe })

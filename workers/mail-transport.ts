@@ -5,10 +5,19 @@ import path from 'node:path'
 import nodemailer from 'nodemailer'
 import type { OutboxRow } from '../db/index.ts'
 
+/** What the mail server said when it accepted a message. */
+export interface SendReceipt { response?: string }
+
 export interface MailTransport {
-  send (row: OutboxRow): Promise<void>
+  /** Resolves once the server accepted the message; rejects when it refused it or could not be reached. */
+  send (row: OutboxRow): Promise<SendReceipt | void>
   close (): void
   readonly kind: 'smtp' | 'file'
+}
+
+/** The row's Message-ID, the same on every attempt (rows older than the message_id column: derived, as then). */
+export function messageIdOf (row: Pick<OutboxRow, 'id' | 'tenant_id' | 'message_id'>): string {
+  return row.message_id ?? `<outbox-${row.id}-${row.tenant_id}@vestibule>`
 }
 
 /**
@@ -24,20 +33,26 @@ function readableBody (message: Buffer, text: string): Buffer {
   return Buffer.from(`${headers}\n\n${text.replace(/\r\n/g, '\n')}`, 'utf8')
 }
 
-export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean }): MailTransport {
+/** SMTP connections a process keeps open to its mail server (SMTP_MAX_CONNECTIONS). */
+export const SMTP_MAX_CONNECTIONS = 8
+
+export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean, maxConnections?: number }): MailTransport {
   if (opts.smtpUrl) {
-    const t = nodemailer.createTransport(opts.smtpUrl, { pool: true, maxConnections: 4, connectionTimeout: 10_000, socketTimeout: 20_000 } as object)
+    // Pooled: each connection carries up to 1,000 messages (one SMTP transaction each) before it is
+    // renewed. Every step of a send is bounded, so a send ends well inside its claim's lease (120 s).
+    const t = nodemailer.createTransport(opts.smtpUrl, { pool: true, maxConnections: opts.maxConnections ?? SMTP_MAX_CONNECTIONS, maxMessages: 1000, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 } as object)
     return {
       kind: 'smtp',
       async send (row) {
-        await t.sendMail({
+        const info = await t.sendMail({
           from: row.from_address,
           to: row.to_address,
           subject: row.subject,
           text: row.text_body,
           html: row.html_body ?? undefined,
-          messageId: `<outbox-${row.id}-${row.tenant_id}@vestibule>`
+          messageId: messageIdOf(row)
         })
+        return { response: typeof info.response === 'string' ? info.response : undefined }
       },
       close () { t.close() }
     }
@@ -47,7 +62,7 @@ export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: strin
   return {
     kind: 'file',
     async send (row) {
-      const info = await stream.sendMail({ from: row.from_address, to: row.to_address, subject: row.subject, text: row.text_body, html: row.html_body ?? undefined })
+      const info = await stream.sendMail({ from: row.from_address, to: row.to_address, subject: row.subject, text: row.text_body, html: row.html_body ?? undefined, messageId: messageIdOf(row) })
       await fs.mkdir(dir, { recursive: true })
       const file = path.join(dir, `${row.tenant_id}-${row.id}.eml`)
       // Written whole, then renamed: whoever watches the folder never sees half a message.

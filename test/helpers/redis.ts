@@ -14,14 +14,15 @@ export async function freePort (): Promise<number> {
 
 export interface PrivateRedis { url: string, port: number, start (): Promise<void>, stop (): Promise<void> }
 
-export async function privateRedis (t: { teardown (fn: () => unknown): void }): Promise<PrivateRedis> {
+/** `args` are appended to redis-server's command line (a later setting wins), e.g. ['--appendonly', 'yes']. */
+export async function privateRedis (t: { teardown (fn: () => unknown): void }, args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort()
   let proc: ChildProcess | null = null
   const api: PrivateRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start () {
-      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' })
       for (let i = 0; i < 100; i++) {
         const c = new Redis(api.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
         c.on('error', () => {})

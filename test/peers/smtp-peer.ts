@@ -8,7 +8,9 @@
 // No TLS and no auth (any credentials are accepted), so nodemailer needs `ignoreTLS: true` or an
 // smtp:// URL without STARTTLS. waitForMail resolves with the first message (already received or
 // future) whose envelope or To/Cc holds `to` (case-insensitive) and that no earlier wait returned;
-// it rejects after timeoutMs (default 5000).
+// it rejects after timeoutMs (default 5000). Options hook the conversation for fault tests: onMailFrom
+// (hold or refuse a transaction before anything is accepted), beforeAccept (hold the 250 answer to a
+// message already received), acceptDelayMs, onDataStart.
 import { SMTPServer } from 'smtp-server'
 import { simpleParser, type AddressObject } from 'mailparser'
 import type { AddressInfo } from 'node:net'
@@ -38,6 +40,8 @@ export interface CapturedMail {
   /** Envelope recipients (RCPT TO). */
   envelopeTo: string[]
   headers: Record<string, string>
+  /** The Message-ID header, e.g. '<…@vestibule>'. */
+  messageId: string
 }
 
 export interface SmtpPeer {
@@ -54,6 +58,12 @@ export interface SmtpPeerOptions {
   onDataStart?: () => void
   /** Hold each message this long before accepting it (a slow mail server, for shutdown tests). */
   acceptDelayMs?: number
+  /** Awaited before MAIL FROM is answered: the sender is mid-transaction and nothing is accepted yet.
+   *  A rejection refuses the command. */
+  onMailFrom?: (address: string) => Promise<void> | void
+  /** Awaited after a message is received and recorded, before the server answers 250: the message is
+   *  accepted here (as by a real server that queued it) even if the client never reads the answer. */
+  beforeAccept?: (mail: CapturedMail) => Promise<void> | void
 }
 
 export async function startSmtpPeer (opts: SmtpPeerOptions = {}): Promise<SmtpPeer> {
@@ -77,12 +87,16 @@ export async function startSmtpPeer (opts: SmtpPeerOptions = {}): Promise<SmtpPe
     disabledCommands: ['STARTTLS'],
     logger: false,
     onAuth (_auth, _session, cb) { cb(null, { user: 'peer' }) },
+    onMailFrom (address, _session, cb) {
+      if (!opts.onMailFrom) { cb(); return }
+      Promise.resolve(opts.onMailFrom(address.address)).then(() => cb(), (err: Error) => cb(err))
+    },
     onData (stream, session, cb) {
       opts.onDataStart?.()
       simpleParser(stream).then(async (parsed) => {
         if (opts.acceptDelayMs) await new Promise((resolve) => setTimeout(resolve, opts.acceptDelayMs))
         const addrs = (v: AddressObject | AddressObject[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((a) => a.value.map((x) => x.address ?? '')).filter(Boolean)
-        deliver({
+        const mail: CapturedMail = {
           to: [...addrs(parsed.to), ...addrs(parsed.cc)],
           from: parsed.from?.text ?? '',
           fromAddress: parsed.from?.value[0]?.address ?? '',
@@ -90,8 +104,11 @@ export async function startSmtpPeer (opts: SmtpPeerOptions = {}): Promise<SmtpPe
           text: parsed.text ?? '',
           html: typeof parsed.html === 'string' ? parsed.html : '',
           envelopeTo: session.envelope.rcptTo.map((r) => r.address),
-          headers: Object.fromEntries([...parsed.headers].map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
-        })
+          headers: Object.fromEntries([...parsed.headers].map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+          messageId: parsed.messageId ?? ''
+        }
+        deliver(mail)
+        await opts.beforeAccept?.(mail)
         cb()
       }, (err: Error) => cb(err))
     }

@@ -32,6 +32,23 @@ t.test('a row delivered twice (in parallel and again later) is sent once', async
   t.equal(row.attempts, 1)
 })
 
+t.test('on PGlite too: a row delivered twice is sent once, with its own Message-ID and the server\'s answer', async (t) => {
+  const smtp = await startSmtpPeer()
+  t.teardown(() => smtp.close())
+  const { db } = await testDatabase(t, 'pglite')
+  const transport = createMailTransport({ smtpUrl: `${smtp.url}?ignoreTLS=true` })
+  t.teardown(() => transport.close())
+  const id = await createMailOutbox({ log: { warn () {} } }).write(db, mail('embedded@x.test'))
+  const results = await Promise.all([deliverOutboxRow(db, transport, id), deliverOutboxRow(db, transport, id)])
+  t.same(results.sort(), ['claimed-elsewhere', 'sent'])
+  const got = await smtp.waitForMail('embedded@x.test')
+  const row = await db.selectFrom('email_outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+  t.match(row.message_id, /^<[0-9a-f-]{36}@vestibule>$/)
+  t.equal(got.messageId, row.message_id)
+  t.match(row.sent_response, /^250 /)
+  t.ok(row.claim_token)
+})
+
 t.test('BullMQ worker delivers; a duplicate job for the same row sends nothing', async (t) => {
   const smtp = await startSmtpPeer()
   t.teardown(() => smtp.close())
@@ -45,6 +62,11 @@ t.test('BullMQ worker delivers; a duplicate job for the same row sends nothing',
   const job = emailJob(id)
   await queue.add(job.name, job.data, job.opts)
   await smtp.waitForMail('queued@x.test', { timeoutMs: 10_000 })
+  // The server accepted it; the worker records that a moment later.
+  for (let i = 0; i < 100; i++) {
+    if ((await app.db.db.selectFrom('email_outbox').select('sent_at').where('id', '=', id).executeTakeFirstOrThrow()).sent_at) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
   // The same row under another job id: the processor sees it sent and does nothing.
   const dup = await queue.add('deliver', { outboxId: id }, { jobId: `dup-${id}` })
   // Polled rather than awaited through QueueEvents: an event can be missed under load, a state cannot.
