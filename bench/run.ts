@@ -16,9 +16,9 @@ const here = path.dirname(new URL(import.meta.url).pathname)
 
 interface Ready { url: string, bootMs: number, rss: number, heapUsed: number, tenants: number, errors: number }
 
-function start (tenantsDir: string, schema: string, script = 'server-child.ts', args: string[] = [tenantsDir, DB, schema]): Promise<{ child: ChildProcess, ready: Ready }> {
+function start (tenantsDir: string, schema: string, script = 'server-child.ts', args: string[] = [tenantsDir, DB, schema], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess, ready: Ready }> {
   const child = fork(path.join(here, script), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env
   })
   return new Promise((resolve, reject) => {
     child.once('error', reject)
@@ -57,7 +57,7 @@ async function load (url: string, extra: Partial<autocannon.Options> = {}): Prom
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors }
 }
 
-// Hot paths against the floor (bench/floor-child.ts): the same statements, none of our code.
+// Hot paths against the independent floor (bench/floor-child.ts): hand-written SQL, none of our code.
 const HOT_TENANT = 'hot'
 const HOT_CLIENT = 'bench-client-key'
 const HOT_USERS = 1000
@@ -71,8 +71,8 @@ async function cleanupUnderLoad (schema: string, loginUrl: string, loginRequests
   const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
   await db.connect()
   // Fresh single-use links for the two measured runs (the earlier runs used theirs up).
-  await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, expires_at)
-    select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), now() + interval '2 hours'
+  await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, email, expires_at)
+    select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), 'u' || (i % ${HOT_USERS} + 1) || '@bench.test', now() + interval '2 hours'
     from generate_series(${firstFree}, ${firstFree + perRun * 3}) i`, [HOT_TENANT])
   await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, expires_at)
     select $1, 'oauth-state', encode(sha256(('expired-' || i)::bytea), 'hex'), '{}'::jsonb, now() - interval '3 hours'
@@ -154,7 +154,8 @@ async function hotPaths (schema: string) {
     rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
     dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
   }))
-  const vst = await start(dir, schema)
+  // Redis on, as production runs: the tenant-wide limit's counters live there.
+  const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
   const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, HOT_TENANT, HOT_CLIENT])
   try {
     const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
@@ -162,8 +163,8 @@ async function hotPaths (schema: string) {
     await db.query(`insert into users (tenant_id, email, email_verified) select $1, 'u' || i || '@bench.test', true from generate_series(1, ${HOT_USERS}) i`, [HOT_TENANT])
     await db.query(`insert into sessions (tenant_id, user_id, kind, token_hash) select $1, u.id, 'token', encode(sha256(('sess-' || u.email)::bytea), 'hex') from users u where u.tenant_id = $1`, [HOT_TENANT])
     const perRun = DURATION * 6000
-    await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, expires_at)
-      select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), now() + interval '2 hours'
+    await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, email, expires_at)
+      select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), 'u' || (i % ${HOT_USERS} + 1) || '@bench.test', now() + interval '2 hours'
       from generate_series(1, ${perRun * 4}) i`, [HOT_TENANT])
     await db.query('analyze')
     await db.end()
