@@ -284,8 +284,9 @@ try {
   if (hot) {
     for (const [name, label] of [['tokenLookup', '`Authorization: Token` lookup (GET /v1/auth/me/)'], ['magicLinkLogin', 'magic-link login (POST /v1/auth/by-link/login/)']] as const) {
       const h = hot[name]
-      pass[name] = h.ratio >= 0.8
-      rows.push([`${label}: req/s vs the Fastify + pg floor`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms)`, '>= 0.80x', pass[name]])
+      const target = name === 'magicLinkLogin' ? 1.2 : 1.0 // issue 18's targets against the independent floor
+      pass[name] = h.ratio >= target
+      rows.push([`${label}: req/s vs the hand-written floor`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms)`, `>= ${target.toFixed(2)}x`, pass[name]])
     }
     const c = hot.cleanup
     if (c) {
@@ -303,7 +304,7 @@ try {
     tenancy: tenancyResults,
     hotPaths: hot,
     mail,
-    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', hotPathRatio: '>= 0.80', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate' },
+    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate' },
     pass
   }
   writeFileSync(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n')
