@@ -17,9 +17,9 @@ const here = path.dirname(new URL(import.meta.url).pathname)
 
 interface Ready { url: string, bootMs: number, rss: number, heapUsed: number, tenants: number, errors: number }
 
-function start (tenantsDir: string, schema: string, script = 'server-child.ts', args: string[] = [tenantsDir, DB, schema]): Promise<{ child: ChildProcess, ready: Ready }> {
+function start (tenantsDir: string, schema: string, script = 'server-child.ts', args: string[] = [tenantsDir, DB, schema], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess, ready: Ready }> {
   const child = fork(path.join(here, script), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env
   })
   return new Promise((resolve, reject) => {
     child.once('error', reject)
@@ -58,7 +58,7 @@ async function load (url: string, extra: Partial<autocannon.Options> = {}): Prom
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors }
 }
 
-// Hot paths against the floor (bench/floor-child.ts): the same statements, none of our code.
+// Hot paths against the independent floor (bench/floor-child.ts): hand-written SQL, none of our code.
 const HOT_TENANT = 'hot'
 const HOT_CLIENT = 'bench-client-key'
 const HOT_USERS = 1000
@@ -72,8 +72,8 @@ async function cleanupUnderLoad (schema: string, loginUrl: string, loginRequests
   const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
   await db.connect()
   // Fresh single-use links for the two measured runs (the earlier runs used theirs up).
-  await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, expires_at)
-    select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), now() + interval '2 hours'
+  await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, email, expires_at)
+    select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), 'u' || (i % ${HOT_USERS} + 1) || '@bench.test', now() + interval '2 hours'
     from generate_series(${firstFree}, ${firstFree + perRun * 3}) i`, [HOT_TENANT])
   await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, expires_at)
     select $1, 'oauth-state', encode(sha256(('expired-' || i)::bytea), 'hex'), '{}'::jsonb, now() - interval '3 hours'
@@ -162,7 +162,8 @@ async function hotPaths (schema: string) {
     rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
     dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
   }))
-  const vst = await start(dir, schema)
+  // Redis on, as production runs: the tenant-wide limit's counters live there.
+  const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
   const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, HOT_TENANT, HOT_CLIENT])
   try {
     const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
@@ -170,8 +171,8 @@ async function hotPaths (schema: string) {
     await db.query(`insert into users (tenant_id, email, email_verified) select $1, 'u' || i || '@bench.test', true from generate_series(1, ${HOT_USERS}) i`, [HOT_TENANT])
     await db.query(`insert into sessions (tenant_id, user_id, kind, token_hash) select $1, u.id, 'token', encode(sha256(('sess-' || u.email)::bytea), 'hex') from users u where u.tenant_id = $1`, [HOT_TENANT])
     const perRun = DURATION * 6000
-    await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, expires_at)
-      select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), now() + interval '2 hours'
+    await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, email, expires_at)
+      select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), 'u' || (i % ${HOT_USERS} + 1) || '@bench.test', now() + interval '2 hours'
       from generate_series(1, ${perRun * 4}) i`, [HOT_TENANT])
     await db.query('analyze')
     await db.end()
@@ -291,8 +292,9 @@ try {
   if (hot) {
     for (const [name, label] of [['tokenLookup', '`Authorization: Token` lookup (GET /v1/auth/me/)'], ['magicLinkLogin', 'magic-link login (POST /v1/auth/by-link/login/)']] as const) {
       const h = hot[name]
-      pass[name] = h.ratio >= 0.8
-      rows.push([`${label}: req/s vs the Fastify + pg floor`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms)`, '>= 0.80x', pass[name]])
+      const target = name === 'magicLinkLogin' ? 1.2 : 1.0 // issue 18's targets against the independent floor
+      pass[name] = h.ratio >= target
+      rows.push([`${label}: req/s vs the hand-written floor`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms)`, `>= ${target.toFixed(2)}x`, pass[name]])
     }
     const c = hot.cleanup
     if (c) {
@@ -310,7 +312,7 @@ try {
     tenancy: tenancyResults,
     hotPaths: hot,
     mail,
-    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', hotPathRatio: '>= 0.80', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate' },
+    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate' },
     pass
   }
   writeFileSync(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n')

@@ -59,6 +59,8 @@ export interface OneTimeTokensTable {
   token_hash: string
   user_id: string | null
   data: Json
+  /** Magic links: the normalised address mailed (not a secret), read by the one-statement login. */
+  email: ColumnType<string | null, string | null | undefined, string | null>
   created_at: Generated<Date>
   expires_at: Timestamp
   consumed_at: NullableTimestamp

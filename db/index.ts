@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationP
 import pg from 'pg'
 import type { Database } from './database.ts'
 import { lockDataDir } from './pglite-lock.ts'
+import { preparedName, preparedStatementsFromEnv } from './prepared.ts'
 
 export type { Database } from './database.ts'
 export * from './database.ts'
@@ -24,6 +25,9 @@ export interface DatabaseOptions {
   timeouts?: Partial<DatabaseTimeouts>
   /** application_name when neither the URL nor PGAPPNAME names one (default `vestibule`). */
   applicationName?: string
+  /** Run the registered hot statements (db/prepared.ts) as named prepared statements on PostgreSQL.
+   *  Default: DATABASE_PREPARED_STATEMENTS (`on` unless `off`); see db/prepared.ts for PgBouncer. */
+  preparedStatements?: boolean
   /** Where lost connections are reported (they are not errors of any one caller). */
   log?: { warn: (o: object, m?: string) => void }
 }
@@ -87,6 +91,7 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
       idle_in_transaction_session_timeout: timeouts.idleInTransactionMs || undefined
     } as pg.PoolConfig)
     guardConnections(pool, timeouts.queryMs, opts.log)
+    if (opts.preparedStatements ?? preparedStatementsFromEnv(process.env.DATABASE_PREPARED_STATEMENTS)) prepareRegistered(pool)
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     return { db, engine: 'postgres', schema: opts.schema, close: () => db.destroy() }
   }
@@ -125,6 +130,17 @@ function guardConnections (pool: pg.Pool, queryMs: number, log?: DatabaseOptions
   pool.on('connect', (client) => {
     client.on('error', (err) => log?.warn({ err: err.message }, 'database connection lost'))
     if (queryMs > 0) boundQueries(client, queryMs)
+  })
+}
+
+/** Every connection sends a registered statement text (db/prepared.ts) under its name: planned once per connection. */
+function prepareRegistered (pool: pg.Pool): void {
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const name = typeof args[0] === 'string' && Array.isArray(args[1]) && args.length === 2 ? preparedName(args[0]) : undefined
+      return name === undefined ? query(...args) : query({ name, text: args[0], values: args[1] })
+    }
   })
 }
 

@@ -1,30 +1,83 @@
 // The hot paths' SQL, written once and executed as-is: no query building per request (Kysely's builder
-// was the largest share of a token lookup's CPU). Parameters are positional ($1…) on PostgreSQL and PGlite.
-// bench/floor-child.ts runs these same texts, so the bench compares like with like.
+// was the largest share of a token lookup's CPU). Each is a named prepared statement on PostgreSQL
+// (db/prepared.ts: planned once per connection), selects the columns it hands back by name (never `*`,
+// so a column added later changes no prepared statement's result), and takes one round trip.
+// Parameters are positional ($1…) on PostgreSQL and PGlite.
 import { CompiledQuery } from 'kysely'
+import { preparedStatement as named } from '../../db/prepared.ts'
 import type { Executor } from './executor.ts'
+
+/** Every column of users, for callers that hand the whole row on (drf's auth(), Capture's entity). */
+export const USER_COLUMNS = 'id, uuid, tenant_id, email, email_verified, username, given_name, family_name, display_name, photo, locale, referral_code, password_hash, attributes, created_at, updated_at, disabled_at'
+const userColumns = (alias: string) => USER_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ')
+export const TOKEN_COLUMNS = 'id, tenant_id, purpose, token_hash, user_id, data, email, created_at, expires_at, consumed_at'
+export const SESSION_COLUMNS = 'id, tenant_id, user_id, kind, token_hash, client_id, source, created_at, expires_at, revoked_at'
+
+/**
+ * The audit event row, written by insertEvent and by the magic-link login's statement: a column added to
+ * audit_events is added here, and its value to both statements' VALUES/SELECT lists below.
+ */
+export const EVENT_COLUMNS = 'tenant_id, user_id, type, data'
 
 export const SQL = {
   /** $1 tenant, $2 token hash, $3 kinds (text[]): the live session with its user, in one round trip. */
-  verifySession: `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
-      s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, u.*
+  verifySession: named('vst_verify_session', `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
+      s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
     from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
     where s.tenant_id = $1 and s.token_hash = $2 and s.kind = any($3::text[]) and s.revoked_at is null
-      and (s.expires_at is null or s.expires_at > now())`,
+      and (s.expires_at is null or s.expires_at > now())`),
   /** $1 tenant, $2 purpose, $3 token hash: consume once. */
-  consumeToken: `update one_time_tokens set consumed_at = now()
+  consumeToken: named('vst_consume_token', `update one_time_tokens set consumed_at = now()
     where tenant_id = $1 and purpose = $2 and token_hash = $3 and consumed_at is null and expires_at > now()
-    returning *`,
-  /** $1 tenant, $2 purpose, $3 token hash, $4 user id, $5 data (json), $6 ttl seconds. */
-  createToken: `insert into one_time_tokens (tenant_id, purpose, token_hash, user_id, data, expires_at)
-    values ($1, $2, $3, $4, $5::jsonb, now() + make_interval(secs => $6::double precision)) returning *`,
+    returning ${TOKEN_COLUMNS}`),
+  /** $1 tenant, $2 purpose, $3 token hash, $4 user id, $5 data (json), $6 ttl seconds, $7 email (magic links) or null. */
+  createToken: named('vst_create_token', `insert into one_time_tokens (tenant_id, purpose, token_hash, user_id, data, expires_at, email)
+    values ($1, $2, $3, $4, $5::jsonb, now() + make_interval(secs => $6::double precision), $7) returning ${TOKEN_COLUMNS}`),
   /** $1 tenant, $2 lower-cased email. */
-  userByEmail: 'select * from users where tenant_id = $1 and lower(email) = $2',
+  userByEmail: named('vst_user_by_email', `select ${USER_COLUMNS} from users where tenant_id = $1 and lower(email) = $2`),
   /** $1 tenant, $2 user, $3 kind, $4 token hash, $5 client, $6 source, $7 ttl seconds or null (no expiry). */
-  insertSession: `insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
-    values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision)) returning *`,
+  insertSession: named('vst_insert_session', `insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
+    values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision)) returning ${SESSION_COLUMNS}`),
   /** $1 tenant, $2 user or null, $3 type, $4 data (json). */
-  insertEvent: 'insert into audit_events (tenant_id, user_id, type, data) values ($1, $2, $3, $4::jsonb)'
+  insertEvent: named('vst_insert_event', `insert into audit_events (${EVENT_COLUMNS}) values ($1, $2, $3, $4::jsonb)`),
+  /**
+   * The magic-link login in one statement: consume the link, find the verified account of its address or
+   * create it, record `login`/`register`, issue the session. $1 tenant, $2 link token hash, $3 session
+   * kind, $4 session token hash, $5 client, $6 source, $7 session ttl seconds or null.
+   * Returns one row (id, email, given_name, family_name, is_new), or none, having written nothing, when
+   * the link is not live or the address's holder is one the transactional path must decide: unverified
+   * (it gives the address up first), disabled (refused), or stored with non-ASCII letters (lower() would
+   * fold them; the exact re-check of findUserByEmail applies). A concurrent first login of the same
+   * address makes the insert do nothing: the session's user_id is then NULL, and the NOT NULL violation
+   * (23502) rolls the whole statement back, link included; the caller takes the transactional path.
+   */
+  magicLinkLogin: named('vst_magic_link_login', `with link as (
+      update one_time_tokens tok set consumed_at = now()
+      where tok.tenant_id = $1 and tok.purpose = 'magic-link' and tok.token_hash = $2
+        and tok.consumed_at is null and tok.expires_at > now() and tok.email is not null
+        and not exists (select 1 from users h where h.tenant_id = $1 and lower(h.email) = lower(tok.email)
+          and (not h.email_verified or h.disabled_at is not null or octet_length(h.email) <> char_length(h.email)))
+      returning tok.email
+    ), found as (
+      select u.id, u.email, u.given_name, u.family_name from users u join link on lower(u.email) = lower(link.email)
+      where u.tenant_id = $1
+    ), created as (
+      insert into users (tenant_id, email, email_verified)
+      select $1, link.email, true from link where not exists (select 1 from found)
+      on conflict (tenant_id, lower(email)) where email is not null do nothing
+      returning id, email, given_name, family_name
+    ), account as (
+      select id, email, given_name, family_name, false as is_new from found
+      union all
+      select id, email, given_name, family_name, true from created
+    ), event as (
+      insert into audit_events (${EVENT_COLUMNS})
+      select $1, account.id, case when account.is_new then 'register' else 'login' end, '{"via":"magic-link"}'::jsonb from account
+    ), session as (
+      insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
+      select $1, (select id from account), $3, $4, $5, $6, now() + make_interval(secs => $7::double precision) from link
+    )
+    select id, email, given_name, family_name, is_new from account`)
 } as const
 
 export async function rows<R> (db: Executor, text: string, params: readonly unknown[]): Promise<R[]> {

@@ -4,7 +4,8 @@
 // maps their typed outcomes to its wire format. Storage functions stay behind this door.
 import type { Kysely, Transaction } from 'kysely'
 import type { Database, Identity, OneTimeToken, User } from '../../db/index.ts'
-import { hashToken, verifyPassword } from '../crypto.ts'
+import { hashToken, randomToken, verifyPassword } from '../crypto.ts'
+import { validEmail } from '../email-address.ts'
 import type { MailOutbox, OutgoingMail } from '../mail/types.ts'
 import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
@@ -13,6 +14,7 @@ import {
   issueSession, revokeSession, revokeSessionsBySource, revokeUserSessions, verifySession,
   type IssueSessionInput, type SessionKind, type VerifiedSession
 } from './sessions.ts'
+import { rows, SQL } from './statements.ts'
 import { attachIdentity, resolveSocialLogin, type AttachOutcome, type LinkingRule } from './social.ts'
 import { consumeOneTimeToken, createOneTimeToken, peekOneTimeToken, type ConsumeResult, type CreateTokenInput, type TokenPurpose } from './tokens.ts'
 import {
@@ -24,6 +26,9 @@ export interface TenantIdentityOptions {
   linking: LinkingRule
   mail: MailOutbox
 }
+
+/** What a magic-link login hands back of the account (what by-link's login answer shows). */
+export type MagicLinkUser = Pick<User, 'id' | 'email' | 'given_name' | 'family_name'>
 
 /** A session to issue when an action signs someone in. */
 export type SessionSpec = Omit<IssueSessionInput, 'tenantId' | 'userId'>
@@ -140,7 +145,7 @@ export class TenantIdentity {
    */
   async sendMagicLink (input: { email: string, ttlSeconds: number, compose: (token: string) => Omit<OutgoingMail, 'tenantId' | 'to'> }): Promise<{ token: string }> {
     const { token, outboxId } = await this.transaction(async (tx) => {
-      const { token } = await tx.createToken('magic-link', { ttlSeconds: input.ttlSeconds, data: { email: input.email } })
+      const { token } = await tx.createToken('magic-link', { ttlSeconds: input.ttlSeconds, data: { email: input.email }, email: validEmail(input.email) })
       const outboxId = await this.#opts.mail.write(tx.#db, { ...input.compose(token), tenantId: this.tenantId, to: input.email })
       return { token, outboxId }
     })
@@ -153,8 +158,8 @@ export class TenantIdentity {
    * that holds the address unverified gives it up first (pre-hijack defence: whoever typed an address they
    * never proved may control that account; proving the address takes the address, not the account).
    */
-  async signInWithMagicLink (token: string, session: SessionSpec): Promise<{ kind: 'signed-in', user: User, isNew: boolean, token: string } | { kind: 'invalid-token' }> {
-    const result = await this.#raceSafe(async (tx) => {
+  async signInWithMagicLink (token: string, session: SessionSpec): Promise<{ kind: 'signed-in', user: MagicLinkUser, isNew: boolean, token: string } | { kind: 'invalid-token' }> {
+    const result = (await this.#magicLinkInOneStatement(token, session)) ?? await this.#raceSafe(async (tx) => {
       const consumed = await tx.consumeToken('magic-link', token)
       if (!consumed.ok) return null
       const email = String(consumed.row.data.email)
@@ -173,6 +178,28 @@ export class TenantIdentity {
     })
     logins.inc({ tenant: this.tenantId, outcome: result ? (result.isNew ? 'created' : 'login') : 'invalid-token' })
     return result ?? { kind: 'invalid-token' }
+  }
+
+  /**
+   * The common magic-link login (a live link, a verified account or none yet) as one statement
+   * (SQL.magicLinkLogin); null when it wrote nothing and the transactional path above must decide (a link
+   * not live, an unverified or disabled holder, a concurrent first login of the address, a link from
+   * before the email column).
+   */
+  async #magicLinkInOneStatement (token: string, session: SessionSpec): Promise<{ kind: 'signed-in', user: MagicLinkUser, isNew: boolean, token: string } | null> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 512 || this.#db.isTransaction) return null
+    const issued = session.token ?? randomToken()
+    try {
+      const [row] = await rows<MagicLinkUser & { is_new: boolean }>(this.#db, SQL.magicLinkLogin, [
+        this.tenantId, hashToken(token), session.kind, hashToken(issued), session.clientId ?? null, session.source ?? null, session.ttlSeconds || null
+      ])
+      if (!row) return null
+      const { is_new: isNew, ...user } = row
+      return { kind: 'signed-in', user, isNew, token: issued }
+    } catch (err) {
+      if ((err as { code?: string }).code === '23502') return null // the race described at SQL.magicLinkLogin: rolled back
+      throw err
+    }
   }
 
   /**

@@ -19,6 +19,8 @@ export interface CreateTokenInput {
   data?: Record<string, unknown>
   /** Supply the plaintext when the wire format fixes its shape (e.g. 40 characters); default 32 random bytes. */
   token?: string
+  /** Magic links: the address mailed, stored in the clear for the one-statement login (it redeems nothing). */
+  email?: string | null
 }
 
 export async function createOneTimeToken (db: Executor, input: CreateTokenInput): Promise<{ token: string, row: OneTimeToken }> {
@@ -26,7 +28,7 @@ export async function createOneTimeToken (db: Executor, input: CreateTokenInput)
   const hash = hashToken(token)
   const data = input.data ?? {}
   const [row] = await rows<OneTimeToken>(db, SQL.createToken, [
-    input.tenantId, input.purpose, hash, input.userId ?? null, JSON.stringify(sealData(input.tenantId, input.purpose, hash, data)), input.ttlSeconds
+    input.tenantId, input.purpose, hash, input.userId ?? null, JSON.stringify(sealData(input.tenantId, input.purpose, hash, data)), input.ttlSeconds, input.email ?? null
   ])
   return { token, row: { ...row, data } }
 }

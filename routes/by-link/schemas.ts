@@ -69,6 +69,6 @@ export const Unavailable = Type.Object({ detail: Type.String() }, { additionalPr
 export const COMMON_ERRORS = { 413: Detail, 415: Detail }
 
 /** A user as UserResponse shows it. */
-export function serializeUser (u: User) {
+export function serializeUser (u: Pick<User, 'id' | 'email' | 'given_name' | 'family_name'>) {
   return { id: Number(u.id), email: u.email, first_name: u.given_name ?? '', last_name: u.family_name ?? '' }
 }

@@ -23,7 +23,7 @@ async function dropSchema (schema: string): Promise<void> {
 }
 
 /** A migrated database on either engine, removed on teardown. */
-export async function testDatabase (t: Teardown, engine: Engine = 'postgres'): Promise<DatabaseHandle> {
+export async function testDatabase (t: Teardown, engine: Engine = 'postgres', opts: { poolSize?: number, preparedStatements?: boolean } = {}): Promise<DatabaseHandle> {
   if (engine === 'pglite') {
     const h = await createDatabase({ dataDir: 'memory://' })
     await migrateToLatest(h.db)
@@ -31,7 +31,7 @@ export async function testDatabase (t: Teardown, engine: Engine = 'postgres'): P
     return h
   }
   const schema = uniqueName('vst')
-  const h = await createDatabase({ url: TEST_DATABASE_URL, schema, poolSize: 20 })
+  const h = await createDatabase({ url: TEST_DATABASE_URL, schema, poolSize: opts.poolSize ?? 20, preparedStatements: opts.preparedStatements })
   await migrateToLatest(h.db, schema)
   t.teardown(async () => { await h.close(); await dropSchema(schema) })
   return h

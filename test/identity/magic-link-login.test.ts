@@ -1,0 +1,99 @@
+// The magic-link login in one statement (SQL.magicLinkLogin) and the hot statements as named prepared
+// statements: what the statement writes, that it is the path taken (the connection holds its prepared
+// statement and not the transactional path's), the cases it leaves to the transactional path, its races.
+import t from 'tap'
+import { sql } from 'kysely'
+import { createTenantIdentity } from '../../plugins/identity/tenant-identity.ts'
+import { hashToken } from '../../plugins/crypto.ts'
+import { createMailOutbox } from '../../plugins/mail/index.ts'
+import { testDatabase, type Engine } from '../helpers/build.ts'
+
+const log = { info () {}, warn () {}, error () {}, debug () {} } as any
+const session = { kind: 'token', clientId: 'web' } as const
+
+async function setup (t: { teardown (fn: () => unknown): void }, engine: Engine, opts: { preparedStatements?: boolean } = {}) {
+  // One connection, so pg_prepared_statements shows what this identity core prepared.
+  const { db } = await testDatabase(t, engine, { poolSize: 1, ...opts })
+  const identity = createTenantIdentity(db, { tenantId: 'acme', linking: 'verified-email', mail: createMailOutbox({ queue: null, runner: null, log }) })
+  const link = async (email: string) => (await identity.sendMagicLink({ email, ttlSeconds: 600, compose: () => ({ from: 'a@acme.test', subject: 's', text: 't' }) })).token
+  const prepared = async () => (await sql<{ name: string }>`select name from pg_prepared_statements order by name`.execute(db)).rows.map((r) => r.name)
+  return { db, identity, link, prepared }
+}
+
+t.test('postgres: a new address, then the same address again, each in the one statement', async (t) => {
+  const { db, identity, link, prepared } = await setup(t, 'postgres')
+  const first = await identity.signInWithMagicLink(await link('Ann@Acme.test'), session)
+  t.equal(first.kind, 'signed-in')
+  if (first.kind !== 'signed-in') return
+  t.equal(first.isNew, true)
+  t.equal(first.user.email, 'Ann@Acme.test', 'the address as typed')
+  const names = await prepared()
+  t.ok(names.includes('vst_magic_link_login'), 'ran as the named statement')
+  t.notOk(names.includes('vst_consume_token'), 'the transactional path did not run')
+  const user = await db.selectFrom('users').selectAll().where('id', '=', first.user.id).executeTakeFirstOrThrow()
+  t.equal(user.email_verified, true)
+  const s = await db.selectFrom('sessions').selectAll().where('token_hash', '=', hashToken(first.token)).executeTakeFirstOrThrow()
+  t.same([s.user_id, s.kind, s.client_id, s.expires_at], [first.user.id, 'token', 'web', null])
+  t.same((await db.selectFrom('audit_events').select(['type', 'data']).where('user_id', '=', first.user.id).execute()), [{ type: 'register', data: { via: 'magic-link' } }])
+
+  const again = await identity.signInWithMagicLink(await link('ann@acme.test'), session)
+  t.ok(again.kind === 'signed-in' && !again.isNew && again.user.id === first.user.id, 'same account, not new')
+  t.equal((await db.selectFrom('audit_events').select('type').where('type', '=', 'login').execute()).length, 1)
+  t.notOk((await prepared()).includes('vst_consume_token'), 'still one statement')
+  t.equal((await db.selectFrom('one_time_tokens').select('id').where('consumed_at', 'is', null).execute()).length, 0, 'both links spent')
+})
+
+t.test('postgres: a link works once, also under 20 parallel logins', async (t) => {
+  const { db, identity, link } = await setup(t, 'postgres')
+  const token = await link('bob@acme.test')
+  const results = await Promise.all(Array.from({ length: 20 }, () => identity.signInWithMagicLink(token, session)))
+  t.equal(results.filter((r) => r.kind === 'signed-in').length, 1)
+  t.equal((await db.selectFrom('sessions').select('id').execute()).length, 1)
+  t.same(await identity.signInWithMagicLink(token, session), { kind: 'invalid-token' })
+  t.same(await identity.signInWithMagicLink('nope', session), { kind: 'invalid-token' })
+})
+
+t.test('postgres: parallel first logins of one new address with different links make one account', async (t) => {
+  const { db, identity, link } = await setup(t, 'postgres')
+  const tokens = await Promise.all(Array.from({ length: 8 }, () => link('cy@acme.test')))
+  const results = await Promise.all(tokens.map((tk) => identity.signInWithMagicLink(tk, session)))
+  t.ok(results.every((r) => r.kind === 'signed-in'), 'every link signs in')
+  t.equal(results.filter((r) => r.kind === 'signed-in' && r.isNew).length, 1, 'exactly one is new')
+  t.equal((await db.selectFrom('users').select('id').execute()).length, 1, 'one account')
+  t.equal((await db.selectFrom('sessions').select('id').execute()).length, 8, 'a session per link')
+})
+
+t.test('postgres: an unverified holder gives the address up on the transactional path', async (t) => {
+  const { db, identity, link, prepared } = await setup(t, 'postgres')
+  const squatter = await db.insertInto('users').values({ tenant_id: 'acme', email: 'dee@acme.test', email_verified: false }).returning('id').executeTakeFirstOrThrow()
+  const r = await identity.signInWithMagicLink(await link('dee@acme.test'), session)
+  t.ok(r.kind === 'signed-in' && r.isNew && r.user.id !== squatter.id, 'a new account takes the proven address')
+  t.ok((await prepared()).includes('vst_consume_token'), 'decided by the transactional path')
+  const old = await db.selectFrom('users').select('email').where('id', '=', squatter.id).executeTakeFirstOrThrow()
+  t.equal(old.email, null, 'released')
+})
+
+t.test('postgres: a disabled holder is refused and the link is not spent', async (t) => {
+  const { db, identity, link } = await setup(t, 'postgres')
+  await db.insertInto('users').values({ tenant_id: 'acme', email: 'eve@acme.test', email_verified: true, disabled_at: new Date() }).execute()
+  const token = await link('eve@acme.test')
+  await t.rejects(identity.signInWithMagicLink(token, session), { code: 'VST_ERR_ACCOUNT_DISABLED' })
+  t.equal((await db.selectFrom('sessions').select('id').execute()).length, 0)
+  t.equal((await db.selectFrom('one_time_tokens').select('id').where('consumed_at', 'is', null).execute()).length, 1, 'rolled back')
+})
+
+t.test('postgres: DATABASE_PREPARED_STATEMENTS=off sends every statement unnamed', async (t) => {
+  const { identity, link, prepared } = await setup(t, 'postgres', { preparedStatements: false })
+  t.equal((await identity.signInWithMagicLink(await link('fay@acme.test'), session)).kind, 'signed-in')
+  t.same(await prepared(), [])
+})
+
+t.test('pglite: the same statement on the embedded engine', async (t) => {
+  const { identity, link } = await setup(t, 'pglite')
+  const token = await link('gus@acme.test')
+  const r = await identity.signInWithMagicLink(token, session)
+  t.ok(r.kind === 'signed-in' && r.isNew)
+  t.same(await identity.signInWithMagicLink(token, session), { kind: 'invalid-token' })
+  const again = await identity.signInWithMagicLink(await link('gus@acme.test'), session)
+  t.ok(again.kind === 'signed-in' && !again.isNew)
+})
