@@ -80,6 +80,14 @@ function refuseDisabled (user: User | undefined): void {
   if (user?.disabled_at) throw new AccountDisabledError()
 }
 
+/** What an email change through a dialect's own profile route also does (see updateProfile). */
+export interface EmailChangeSpec {
+  /** The session that made the change: it stays; every other session of the account is revoked. */
+  keepSessionId: string
+  /** The notice mailed to the old address. */
+  notice: (oldEmail: string, newEmail: string) => Omit<OutgoingMail, 'tenantId' | 'to'>
+}
+
 export class TenantIdentity {
   readonly #db: Executor
   readonly #opts: TenantIdentityOptions
@@ -249,18 +257,36 @@ export class TenantIdentity {
     }
   }
 
-  /** Updates an account's own profile; a new email address is unverified and must not belong to another account. */
-  async updateProfile (userId: string, fields: UserFields): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' }> {
+  /**
+   * Updates an account's own profile; a new email address is unverified and must not belong to another
+   * account. When the address changes and `emailChange` is given, in the same transaction every other
+   * session of the account is revoked (a stolen token must not outlive the change) and a notice is
+   * written to the old address (so its owner learns of a change they did not make), then dispatched.
+   */
+  async updateProfile (userId: string, fields: UserFields, emailChange?: EmailChangeSpec): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' }> {
+    const outboxIds: string[] = []
     try {
-      return await this.transaction(async (tx) => {
+      const outcome = await this.transaction(async (tx) => {
         if (fields.email) {
           const other = await tx.findUserByEmail(fields.email)
           if (other && other.id !== userId) return { kind: 'email-in-use' } as const
         }
+        const before = emailChange && fields.email ? await tx.getUser(userId) : undefined
         const user = await tx.updateUser(userId, fields)
         if (!user) throw new Error('authenticated user vanished')
+        if (emailChange && before && before.email !== user.email) {
+          await tx.#db.updateTable('sessions').set({ revoked_at: new Date() })
+            .where('tenant_id', '=', this.tenantId).where('user_id', '=', userId)
+            .where('revoked_at', 'is', null).where('id', '<>', emailChange.keepSessionId).execute()
+          if (before.email) {
+            outboxIds.push(await this.#opts.mail.write(tx.#db, { ...emailChange.notice(before.email, user.email ?? ''), tenantId: this.tenantId, to: before.email }))
+          }
+          await tx.recordEvent('email-changed', userId, {})
+        }
         return { kind: 'updated', user } as const
       })
+      if (outboxIds.length > 0) await this.#opts.mail.dispatch(outboxIds)
+      return outcome
     } catch (err) {
       if (isUniqueViolation(err)) return { kind: 'email-in-use' }
       throw err

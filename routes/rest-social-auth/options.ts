@@ -4,6 +4,7 @@ import { Url } from '../../plugins/tenant/strings.ts'
 
 export const RestSocialAuthOptionsSchema = Type.Object({
   tokenTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued `Token`s; null or absent: until logout (DRF authtoken behaviour).' })),
+  emailChangeMaxAuthAgeSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 86400, default: 300, description: 'PATCH /user may change the email address only with a token issued this recently (a fresh social sign-in): an older token gets 403. The change revokes every other token of the account and mails a notice to the old address. Default 300.' })),
   oauth1CallbackUrls: Type.Optional(Type.Array(Url(), {
     description: 'The exact `redirect_uri` values OAuth1 step 1 accepts (compared as parsed, normalised URLs: query and fragment included). Required when the tenant has an OAuth1 provider (twitter); without it step 1 is refused.'
   }))

@@ -79,3 +79,9 @@ export const Unavailable = Type.Object({ detail: Type.String() }, {
 
 export const Throttled = DetailSchema
 export const UnsupportedMedia = Type.Object({ detail: Type.String() }, { additionalProperties: false, title: 'DrfDetail', examples: [{ detail: 'Unsupported media type "text/plain" in request.' }] })
+
+export const Forbidden = Type.Object({ detail: Type.String() }, {
+  additionalProperties: false,
+  description: 'PATCH /user with a new `email` and a token older than `emailChangeMaxAuthAgeSeconds`: sign in again first.',
+  examples: [{ detail: 'Sign in again to change the email address: this token is too old.' }]
+})

@@ -5,13 +5,24 @@ import { auth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
 import type { UserFields } from '../../plugins/identity/index.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { LogoutResponse, Unauthorized, UnsupportedMedia, UserResponse, UserUpdateBody, UserUpdateErrors } from './schemas.ts'
+import type { RestSocialAuthOptions } from './options.ts'
+import { Forbidden, LogoutResponse, Unauthorized, UnsupportedMedia, UserResponse, UserUpdateBody, UserUpdateErrors } from './schemas.ts'
 
 const TAGS = ['rest-social-auth']
 const SECURITY = [{ TokenAuth: [] }]
 
-export default async function userRoutes (app: FastifyInstance): Promise<void> {
+/** The notice to the old address when PATCH /user changes the email (English: the dialect has no locale). */
+function emailChangedNotice (from: string, tenantId: string, newEmail: string) {
+  return {
+    from,
+    subject: `Your ${tenantId} email address was changed`,
+    text: `Hello,\n\nThe email address of your ${tenantId} account was changed to ${newEmail}. Every other signed-in session of the account was signed out.\n\nIf you did not make this change, contact ${tenantId}'s support now: whoever made it can sign in to your account.\n`
+  }
+}
+
+export default async function userRoutes (app: FastifyInstance, opts: RestSocialAuthOptions): Promise<void> {
   const { identity } = app.tenant
+  const maxAuthAgeMs = (opts.emailChangeMaxAuthAgeSeconds ?? 300) * 1000
   const authenticate = tokenAuth(app, ['token'])
 
   app.get('/user', {
@@ -28,11 +39,11 @@ export default async function userRoutes (app: FastifyInstance): Promise<void> {
       security: SECURITY,
       consumes: JSON_AND_FORM,
       body: UserUpdateBody,
-      response: { 200: UserResponse, 400: UserUpdateErrors, 401: Unauthorized, 413: UnsupportedMedia, 415: UnsupportedMedia }
+      response: { 200: UserResponse, 400: UserUpdateErrors, 401: Unauthorized, 403: Forbidden, 413: UnsupportedMedia, 415: UnsupportedMedia }
     }
   }, async (req) => {
     const values = req.body as Record<string, string | undefined>
-    const { user } = auth(req)
+    const { user, session } = auth(req)
     const fields: UserFields = {}
     const blankToNull = (s: string) => (s === '' ? null : s)
     if (values.first_name !== undefined) fields.given_name = blankToNull(values.first_name)
@@ -42,7 +53,16 @@ export default async function userRoutes (app: FastifyInstance): Promise<void> {
       fields.email = values.email
       fields.email_verified = false // a typed-in address proves nothing
     }
-    const updated = await identity.updateProfile(user.id, fields)
+    let emailChange
+    if (fields.email !== undefined) {
+      // Recent authentication: a token that leaked long ago must not be able to move the account to an
+      // address its thief controls (the magic link of by-link, a password reset elsewhere, would follow).
+      if (Date.now() - new Date(session.created_at).getTime() > maxAuthAgeMs) {
+        throw new DialectError({ status: 403, body: { detail: 'Sign in again to change the email address: this token is too old.' } })
+      }
+      emailChange = { keepSessionId: session.id, notice: (_old: string, next: string) => emailChangedNotice(app.tenant.email.from, app.tenant.id, next) }
+    }
+    const updated = await identity.updateProfile(user.id, fields, emailChange)
     if (updated.kind === 'email-in-use') throw new DialectError({ status: 400, body: { email: ['user with this email already exists.'] } })
     return serializeUser(updated.user)
   })

@@ -113,9 +113,15 @@ t.test('OpenAPI: every capture route, form-encoded requests, the error schemas',
   t.equal(doc.paths['/social/{provider}/callback']?.get?.operationId, 'captureSocialCallback')
   const auth = doc.paths['/oauth/auth_native'].post
   t.ok(auth.requestBody.content['application/x-www-form-urlencoded'].schema.properties.token, 'token documented')
-  const variants = auth.responses['200'].content['application/json'].schema.anyOf
-  t.same(variants.map((v: any) => v.title), ['CaptureAuthSuccess', 'CaptureRecordNotFound', 'CaptureEmailInUse', 'CaptureInvalidFields', 'CaptureError'])
-  t.same(Object.keys(variants[4].properties), ['stat', 'code', 'error_description', 'error', 'request_id'])
+  // The published document names shared schemas as components and tells Capture's 200 answers apart by `stat`.
+  const named = (s: any): [string, any] => s.$ref ? [s.$ref.split('/').pop(), doc.components.schemas[s.$ref.split('/').pop()]] : [s.title, s]
+  const answer = named(auth.responses['200'].content['application/json'].schema)[1]
+  t.equal(answer.discriminator?.propertyName, 'stat')
+  const [success, errors] = answer.oneOf.map(named)
+  t.equal(success[0], 'CaptureAuthSuccess')
+  const variants = errors[1].anyOf.map(named)
+  t.same(variants.map(([title]: [string]) => title), ['CaptureRecordNotFound', 'CaptureEmailInUse', 'CaptureInvalidFields', 'CaptureError'])
+  t.ok(['stat', 'code', 'error_description', 'error', 'request_id'].every((k) => k in variants[3][1].properties), 'the error envelope')
   t.same(doc.paths['/oauth/token'].post.security, [{ CaptureClientCredentials: [] }])
   t.same(doc.paths['/entity'].post.security, [{ CaptureAccessToken: [] }])
   t.ok(doc.components.securitySchemes.CaptureAccessToken)
