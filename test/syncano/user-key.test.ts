@@ -143,7 +143,9 @@ t.test('OpenAPI: routes, operation ids and the X-API-KEY / X-USER-KEY schemes', 
   t.same(auth.security, [{ SyncanoApiKey: [] }])
   t.same(Object.keys(auth.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'])
   t.same(Object.keys(auth.responses).sort(), ['200', '400', '401', '403', '404', '405', '413', '415', '500', '503'])
-  t.same(auth.responses['401'].content['application/json'].schema.properties, { detail: { type: 'string' } })
+  // The published document names shared schemas as components: follow the reference.
+  const deref = (s: any) => s.$ref ? doc.components.schemas[s.$ref.split('/').pop()] : s
+  t.same(deref(auth.responses['401'].content['application/json'].schema).properties, { detail: { type: 'string' } })
   const me = doc.paths['/v1.1/instances/{instance}/user/'].get
   t.equal(me.operationId, 'syncanoUserDetails')
   t.same(me.security, [{ SyncanoApiKey: [], SyncanoUserKey: [] }])
