@@ -94,6 +94,13 @@ export interface AuditEventsTable {
   type: string
   data: Json
   created_at: Generated<Date>
+  // Where the event came from (plugins/events/context.ts); null when not known (a worker, the CLI).
+  dialect: string | null
+  provider: string | null
+  client_id: string | null
+  request_id: string | null
+  client_address: string | null // truncated per the tenant's events.clientAddress
+  user_agent: string | null
 }
 
 export interface AdminTokensTable {

@@ -7,6 +7,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/index.ts'
 import { isUniqueViolation } from '../plugins/identity/executor.ts'
+import { recordEvent } from '../plugins/identity/users.ts'
 import { hasNul } from '../plugins/schemas.ts'
 import { fingerprint, isSealed, open, seal, SecretKeyError, type SecretKeyring } from '../plugins/secrets.ts'
 import { parseTenant } from './loader.ts'
@@ -56,6 +57,8 @@ export interface WriteOptions {
    * it cannot bring a deleted tenant back (that creates one).
    */
   restricted?: boolean
+  /** What the write does (the admin API's operationId, e.g. `createClient`), for the audit event. */
+  what?: string
 }
 
 // ---- secret fields ----
@@ -324,6 +327,7 @@ export class TenantStore {
         const version = current.version + 1
         await tx.deleteFrom('tenant_configs').where('id', '=', id).execute()
         await tx.insertInto('tenant_config_versions').values({ tenant_id: id, version, action: 'delete', doc: null, actor: opts.actor ?? null }).execute()
+        await recordEvent(tx, id, 'tenant-deleted', null, { by: opts.actor ?? null, what: opts.what ?? 'delete', beforeVersion: current.version, afterVersion: version })
         return { version }
       })
     } catch (err) { throw mapWriteError(err, id) }
@@ -374,7 +378,10 @@ export class TenantStore {
           }
           await tx.insertInto('tenant_hosts').values(hosts.map((host) => ({ host, tenant_id: id }))).execute()
         }
-        await tx.insertInto('tenant_config_versions').values({ tenant_id: id, version, action: row ? action : action === 'restore' ? 'restore' : 'create', doc: JSON.stringify(sealed), actor: opts.actor ?? null }).execute()
+        const stored = row ? action : action === 'restore' ? 'restore' : 'create'
+        await tx.insertInto('tenant_config_versions').values({ tenant_id: id, version, action: stored, doc: JSON.stringify(sealed), actor: opts.actor ?? null }).execute()
+        // In the same transaction: no change without its event. Versions, never the document (it holds secrets).
+        await recordEvent(tx, id, `tenant-${stored === 'create' ? 'created' : stored === 'restore' ? 'restored' : 'updated'}`, null, { by: opts.actor ?? null, what: opts.what ?? stored, beforeVersion: row?.version ?? null, afterVersion: version })
         const now = new Date()
         return { id, version, doc: plain, createdAt: row?.created_at ?? now, updatedAt: now }
       })

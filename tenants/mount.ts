@@ -16,6 +16,7 @@ import type { MailOutbox } from '../plugins/mail/types.ts'
 import { createProviderRegistry } from '../plugins/providers/index.ts'
 import tenantRateLimits from '../plugins/rate-limit.ts'
 import requestLog, { quietRequests } from '../plugins/request-log.ts'
+import eventContext from '../plugins/events/context.ts'
 import securityHeaders from '../plugins/security-headers.ts'
 import openapiRoutes from '../routes/openapi/index.ts'
 import type { TenantContext } from '../plugins/tenant/context.ts'
@@ -96,6 +97,7 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   // First hook: every answer (404s, 429s, errors, redirects carrying tokens) gets the headers.
   await app.register(securityHeaders)
   await app.register(requestLog, { tenant: config.id })
+  await app.register(eventContext, { clientAddress: config.events?.clientAddress })
   await app.register(formbody, { bodyLimit: 64 * 1024 })
   await app.register(tenantRateLimits)
   const mounted = mountedDialects(config.dialects)

@@ -8,6 +8,7 @@ import {
   ClientBaseFields, CorsSchema, EmailSchema, LinkingSchema, LocaleSchema, RateLimitsSchema
 } from '../plugins/tenant/schema-parts.ts'
 import { Grammar, Url } from '../plugins/tenant/strings.ts'
+import { EventsSchema } from '../plugins/events/schema.ts'
 import { dialectManifests, registryVersion } from './dialects.ts'
 
 const head = {
@@ -24,7 +25,8 @@ const head = {
 const tail = {
   email: EmailSchema,
   rateLimits: Type.Optional(RateLimitsSchema),
-  cors: Type.Optional(CorsSchema)
+  cors: Type.Optional(CorsSchema),
+  events: Type.Optional(EventsSchema)
 }
 
 function compose (): TObject {

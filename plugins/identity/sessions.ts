@@ -45,20 +45,18 @@ export async function verifySession (db: Executor, tenantId: string, kinds: read
   }
 }
 
-/** Revokes one token of this tenant; true when a live session was revoked. */
-export async function revokeSession (db: Executor, tenantId: string, token: string): Promise<boolean> {
-  const res = await db.updateTable('sessions').set({ revoked_at: sql`now()` })
+/** Revokes one token of this tenant; the session it revoked, or undefined when none was live. */
+export async function revokeSession (db: Executor, tenantId: string, token: string): Promise<Pick<Session, 'id' | 'user_id' | 'kind' | 'client_id'> | undefined> {
+  return db.updateTable('sessions').set({ revoked_at: sql`now()` })
     .where('tenant_id', '=', tenantId).where('token_hash', '=', hashToken(token)).where('revoked_at', 'is', null)
-    .executeTakeFirst()
-  return Number(res.numUpdatedRows) > 0
+    .returning(['id', 'user_id', 'kind', 'client_id']).executeTakeFirst()
 }
 
-/** Revokes everything a source (e.g. a replayed authorization code) issued. */
-export async function revokeSessionsBySource (db: Executor, tenantId: string, source: string): Promise<number> {
-  const res = await db.updateTable('sessions').set({ revoked_at: sql`now()` })
+/** Revokes everything a source (e.g. a replayed authorization code) issued; the revoked sessions' users. */
+export async function revokeSessionsBySource (db: Executor, tenantId: string, source: string): Promise<Array<{ user_id: string }>> {
+  return db.updateTable('sessions').set({ revoked_at: sql`now()` })
     .where('tenant_id', '=', tenantId).where('source', '=', source).where('revoked_at', 'is', null)
-    .executeTakeFirst()
-  return Number(res.numUpdatedRows)
+    .returning(['user_id']).execute()
 }
 
 export async function revokeUserSessions (db: Executor, tenantId: string, userId: string, kind?: SessionKind): Promise<number> {

@@ -23,6 +23,8 @@ export interface ResolveSocialLoginInput {
   newUser?: UserFields
   /** Count the outcome in the logins metric (TenantIdentity counts its own outcomes). Default true. */
   countMetric?: boolean
+  /** The API client signing in, for the audit event. */
+  clientId?: string | null
 }
 
 export type SocialLoginOutcome =
@@ -55,7 +57,7 @@ async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Pr
   const identity = await findIdentity(trx, tenantId, profile.providerType, profile.subject)
   if (identity) {
     const user = await trx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', identity.user_id).executeTakeFirstOrThrow()
-    await recordEvent(trx, tenantId, 'login', user.id, { provider: profile.providerName })
+    await recordEvent(trx, tenantId, 'login', user.id, { method: 'social' }, { provider: profile.providerName, client: input.clientId })
     return { kind: 'login', isNew: false, user, identity }
   }
 
@@ -69,7 +71,7 @@ async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Pr
       // Never link on an unverified address: both sides must be verified and the tenant must opt in.
       if (input.linking === 'verified-email' && emailVerified && existing.email_verified) {
         const linked = await insertIdentity(trx, tenantId, existing.id, profile)
-        await recordEvent(trx, tenantId, 'link', existing.id, { provider: profile.providerName })
+        await recordEvent(trx, tenantId, 'link', existing.id, { method: 'verified-email' }, { provider: profile.providerName, client: input.clientId })
         return { kind: 'linked', isNew: false, user: existing, identity: linked }
       }
       return { kind: 'email-in-use', isNew: false, existingUser: existing, email }
@@ -87,7 +89,7 @@ async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Pr
     email_verified: email !== null && emailVerified
   })
   const created = await insertIdentity(trx, tenantId, user.id, profile)
-  await recordEvent(trx, tenantId, 'register', user.id, { provider: profile.providerName })
+  await recordEvent(trx, tenantId, 'register', user.id, { method: 'social' }, { provider: profile.providerName, client: input.clientId })
   return { kind: 'created', isNew: true, user, identity: created }
 }
 
@@ -103,7 +105,7 @@ export async function attachIdentity (db: Executor, tenantId: string, userId: st
     const existing = await findIdentity(trx, tenantId, profile.providerType, profile.subject)
     if (existing) return { kind: existing.user_id === userId ? 'already-attached' : 'owned-by-other', identity: existing }
     const identity = await insertIdentity(trx, tenantId, userId, profile)
-    await recordEvent(trx, tenantId, 'merge', userId, { provider: profile.providerName })
+    await recordEvent(trx, tenantId, 'merge', userId, {}, { provider: profile.providerName })
     return { kind: 'attached', identity }
   })
 }

@@ -17,7 +17,7 @@ export const SESSION_COLUMNS = 'id, tenant_id, user_id, kind, token_hash, client
  * The audit event row, written by insertEvent and by the magic-link login's statement: a column added to
  * audit_events is added here, and its value to both statements' VALUES/SELECT lists below.
  */
-export const EVENT_COLUMNS = 'tenant_id, user_id, type, data'
+export const EVENT_COLUMNS = 'tenant_id, user_id, type, data, dialect, provider, client_id, request_id, client_address, user_agent'
 
 export const SQL = {
   /** $1 tenant, $2 token hash, $3 kinds (text[]): the live session with its user, in one round trip. */
@@ -38,12 +38,15 @@ export const SQL = {
   /** $1 tenant, $2 user, $3 kind, $4 token hash, $5 client, $6 source, $7 ttl seconds or null (no expiry). */
   insertSession: named('vst_insert_session', `insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
     values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision)) returning ${SESSION_COLUMNS}`),
-  /** $1 tenant, $2 user or null, $3 type, $4 data (json). */
-  insertEvent: named('vst_insert_event', `insert into audit_events (${EVENT_COLUMNS}) values ($1, $2, $3, $4::jsonb)`),
+  /** Parameters built by eventParams (plugins/events/row.ts). */
+  insertEvent: named('vst_insert_event', `insert into audit_events (${EVENT_COLUMNS})
+    values ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)`),
   /**
    * The magic-link login in one statement: consume the link, find the verified account of its address or
    * create it, record `login`/`register`, issue the session. $1 tenant, $2 link token hash, $3 session
-   * kind, $4 session token hash, $5 client, $6 source, $7 session ttl seconds or null.
+   * kind, $4 session token hash, $5 client, $6 source, $7 session ttl seconds or null; the event's
+   * context: $8 dialect, $9 provider, $10 client, $11 request id, $12 client address, $13 user agent
+   * (eventParams' fifth to tenth).
    * Returns one row (id, email, given_name, family_name, is_new), or none, having written nothing, when
    * the link is not live or the address's holder is one the transactional path must decide: unverified
    * (it gives the address up first), disabled (refused), or stored with non-ASCII letters (lower() would
@@ -72,7 +75,8 @@ export const SQL = {
       select id, email, given_name, family_name, true from created
     ), event as (
       insert into audit_events (${EVENT_COLUMNS})
-      select $1, account.id, case when account.is_new then 'register' else 'login' end, '{"via":"magic-link"}'::jsonb from account
+      select $1, account.id, case when account.is_new then 'register' else 'login' end, '{"method":"magic-link"}'::jsonb,
+        $8, $9, $10, $11, $12, $13 from account
     ), session as (
       insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
       select $1, (select id from account), $3, $4, $5, $6, now() + make_interval(secs => $7::double precision) from link

@@ -7,6 +7,7 @@ import type { Database, Identity, OneTimeToken, User } from '../../db/index.ts'
 import { hashToken, randomToken, verifyPassword } from '../crypto.ts'
 import { validEmail } from '../email-address.ts'
 import type { MailOutbox, OutgoingMail } from '../mail/types.ts'
+import { eventParams, type EventMeta } from '../events/row.ts'
 import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, isUniqueViolation, transactionWithRaceRetry, type Executor } from './executor.ts'
@@ -73,11 +74,12 @@ export type RedeemOutcome<T> =
  *  has proven who they are, so it reveals nothing to a stranger; each dialect's envelope answers it in its words. */
 export class AccountDisabledError extends Error {
   readonly code = 'VST_ERR_ACCOUNT_DISABLED'
-  constructor () { super('the account is disabled') }
+  /** The blocked account, for the audit event. */
+  constructor (readonly userId: string | null = null) { super('the account is disabled') }
 }
 
 function refuseDisabled (user: User | undefined): void {
-  if (user?.disabled_at) throw new AccountDisabledError()
+  if (user?.disabled_at) throw new AccountDisabledError(user.id)
 }
 
 /** What an email change through a dialect's own profile route also does (see updateProfile). */
@@ -122,7 +124,7 @@ export class TenantIdentity {
    * logins of one identity make one user, exactly one `isNew`), the session and the dialect's own writes.
    */
   async signInWithProfile<T = undefined> (profile: NormalizedProfile, opts: SignInWithProfileOptions<T> = {}): Promise<SignInOutcome<T>> {
-    const outcome = await this.#raceSafe(async (tx) => {
+    const outcome = await this.#refusedIfBlocked({ method: 'social' }, { provider: profile.providerName, client: opts.session?.clientId }, () => this.#raceSafe(async (tx) => {
       const resolved = await resolveSocialLogin(tx.#db, {
         tenantId: this.tenantId,
         linking: this.#opts.linking,
@@ -131,7 +133,8 @@ export class TenantIdentity {
         requireEmail: opts.requireEmail,
         register: opts.register,
         newUser: opts.newUser,
-        countMetric: false
+        countMetric: false,
+        clientId: opts.session?.clientId
       })
       if (resolved.kind === 'email-in-use') return { kind: 'email-in-use', existingUser: resolved.existingUser, email: resolved.email } as const
       if (resolved.kind === 'no-email' || resolved.kind === 'not-registered') return resolved
@@ -142,7 +145,7 @@ export class TenantIdentity {
       const user = opts.then ? (await tx.getUser(signedIn.user.id)) ?? signedIn.user : signedIn.user
       const token = opts.session ? (await issueSession(tx.#db, { ...opts.session, userId: user.id, tenantId: this.tenantId })).token : null
       return { kind: 'signed-in', ...signedIn, user, token, result } as const
-    })
+    }))
     logins.inc({ tenant: this.tenantId, outcome: outcome.kind === 'signed-in' ? outcome.how : outcome.kind })
     return outcome as SignInOutcome<T>
   }
@@ -154,6 +157,7 @@ export class TenantIdentity {
   async sendMagicLink (input: { email: string, ttlSeconds: number, compose: (token: string) => Omit<OutgoingMail, 'tenantId' | 'to'> }): Promise<{ token: string }> {
     const { token, outboxId } = await this.transaction(async (tx) => {
       const { token } = await tx.createToken('magic-link', { ttlSeconds: input.ttlSeconds, data: { email: input.email }, email: validEmail(input.email) })
+      await tx.recordEvent('magic-link-requested', null, {})
       const outboxId = await this.#opts.mail.write(tx.#db, { ...input.compose(token), tenantId: this.tenantId, to: input.email })
       return { token, outboxId }
     })
@@ -167,9 +171,13 @@ export class TenantIdentity {
    * never proved may control that account; proving the address takes the address, not the account).
    */
   async signInWithMagicLink (token: string, session: SessionSpec): Promise<{ kind: 'signed-in', user: MagicLinkUser, isNew: boolean, token: string } | { kind: 'invalid-token' }> {
-    const result = (await this.#magicLinkInOneStatement(token, session)) ?? await this.#raceSafe(async (tx) => {
+    const meta = { client: session.clientId }
+    const result = await this.#refusedIfBlocked({ method: 'magic-link' }, meta, async () => (await this.#magicLinkInOneStatement(token, session, meta)) ?? await this.#raceSafe(async (tx) => {
       const consumed = await tx.consumeToken('magic-link', token)
-      if (!consumed.ok) return null
+      if (!consumed.ok) {
+        await tx.recordEvent('login-failed', consumed.reason === 'replayed' ? consumed.row.user_id : null, { method: 'magic-link', reason: consumed.reason }, meta)
+        return null
+      }
       const email = String(consumed.row.data.email)
       let user = await tx.findUserByEmail(email)
       refuseDisabled(user)
@@ -180,10 +188,10 @@ export class TenantIdentity {
       }
       const isNew = user === undefined
       if (!user) user = await createUser(tx.#db, this.tenantId, { email, email_verified: true })
-      await tx.recordEvent(isNew ? 'register' : 'login', user.id, { via: 'magic-link' })
+      await tx.recordEvent(isNew ? 'register' : 'login', user.id, { method: 'magic-link' }, meta)
       const issued = await issueSession(tx.#db, { ...session, userId: user.id, tenantId: this.tenantId })
       return { kind: 'signed-in' as const, user, isNew, token: issued.token }
-    })
+    }))
     logins.inc({ tenant: this.tenantId, outcome: result ? (result.isNew ? 'created' : 'login') : 'invalid-token' })
     return result ?? { kind: 'invalid-token' }
   }
@@ -194,12 +202,13 @@ export class TenantIdentity {
    * not live, an unverified or disabled holder, a concurrent first login of the address, a link from
    * before the email column).
    */
-  async #magicLinkInOneStatement (token: string, session: SessionSpec): Promise<{ kind: 'signed-in', user: MagicLinkUser, isNew: boolean, token: string } | null> {
+  async #magicLinkInOneStatement (token: string, session: SessionSpec, meta: EventMeta): Promise<{ kind: 'signed-in', user: MagicLinkUser, isNew: boolean, token: string } | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 512 || this.#db.isTransaction) return null
     const issued = session.token ?? randomToken()
     try {
       const [row] = await rows<MagicLinkUser & { is_new: boolean }>(this.#db, SQL.magicLinkLogin, [
-        this.tenantId, hashToken(token), session.kind, hashToken(issued), session.clientId ?? null, session.source ?? null, session.ttlSeconds || null
+        this.tenantId, hashToken(token), session.kind, hashToken(issued), session.clientId ?? null, session.source ?? null, session.ttlSeconds || null,
+        ...eventParams(this.tenantId, 'login', null, {}, meta).slice(4)
       ])
       if (!row) return null
       const { is_new: isNew, ...user } = row
@@ -220,11 +229,15 @@ export class TenantIdentity {
     const source = this.sourceOf(purpose, code)
     const result = await this.transaction(async (tx): Promise<RedeemOutcome<T>> => {
       const consumed = await tx.consumeToken(purpose, code)
-      if (!consumed.ok) return consumed.reason === 'replayed' ? { ok: false, reason: 'replayed', revoked: 0 } : { ok: false, reason: consumed.reason }
+      if (!consumed.ok) {
+        await tx.recordEvent('code-refused', consumed.reason === 'replayed' ? consumed.row.user_id : null, { purpose, reason: consumed.reason })
+        return consumed.reason === 'replayed' ? { ok: false, reason: 'replayed', revoked: 0 } : { ok: false, reason: consumed.reason }
+      }
       const value = await then(consumed.row, tx, source)
+      if (value === null) await tx.recordEvent('code-refused', consumed.row.user_id, { purpose, reason: 'refused' })
       return value === null ? { ok: false, reason: 'refused' } : { ok: true, value }
     })
-    if (!result.ok && result.reason === 'replayed') return { ok: false, reason: 'replayed', revoked: await this.revokeSessionsBySource(source) }
+    if (!result.ok && result.reason === 'replayed') return { ok: false, reason: 'replayed', revoked: await this.revokeSessionsBySource(source, 'code-replayed') }
     return result
   }
 
@@ -237,7 +250,12 @@ export class TenantIdentity {
   async verifyPassword (email: string, password: string): Promise<User | null> {
     const user = await this.findUserByEmail(email)
     const ok = await verifyPassword(password, user?.password_hash ?? null)
-    if (user && ok) refuseDisabled(user)
+    if (user && ok && user.disabled_at) {
+      await this.recordEvent('login-failed', user.id, { method: 'password', reason: 'blocked' })
+      refuseDisabled(user)
+    }
+    // An unknown address is recorded without it: the event names accounts, never what a stranger typed.
+    if (!(user && ok)) await this.recordEvent('login-failed', user?.id ?? null, { method: 'password', reason: user ? 'invalid-credentials' : 'unknown-account' })
     return user && ok ? user : null
   }
 
@@ -317,7 +335,7 @@ export class TenantIdentity {
   /** Issues a session to an account that is not blocked (the actions above check the row they already hold). */
   async issueSession (input: SessionSpec & { userId: string }): Promise<{ token: string }> {
     const row = await this.#db.selectFrom('users').select('disabled_at').where('tenant_id', '=', this.tenantId).where('id', '=', input.userId).executeTakeFirst()
-    if (row?.disabled_at) throw new AccountDisabledError()
+    if (row?.disabled_at) throw new AccountDisabledError(input.userId)
     return issueSession(this.#db, { ...input, tenantId: this.tenantId })
   }
 
@@ -327,16 +345,39 @@ export class TenantIdentity {
     return v?.user.disabled_at ? undefined : v
   }
 
+  /** Revokes one token (a sign-out, a rotated refresh token); the event names the session, never the token. */
   revokeSession (token: string): Promise<boolean> {
-    return revokeSession(this.#db, this.tenantId, token)
+    return inTransaction(this.#db, async (trx) => {
+      const revoked = await revokeSession(trx, this.tenantId, token)
+      if (revoked) await recordEvent(trx, this.tenantId, 'session-revoked', revoked.user_id, { session: revoked.id, kind: revoked.kind }, { client: revoked.client_id })
+      return revoked !== undefined
+    })
   }
 
-  revokeSessionsBySource (source: string): Promise<number> {
-    return revokeSessionsBySource(this.#db, this.tenantId, source)
+  revokeSessionsBySource (source: string, reason = 'source-revoked'): Promise<number> {
+    return inTransaction(this.#db, async (trx) => {
+      const revoked = await revokeSessionsBySource(trx, this.tenantId, source)
+      for (const [userId, n] of countBy(revoked)) await recordEvent(trx, this.tenantId, 'sessions-revoked', userId, { reason, count: n })
+      return revoked.length
+    })
   }
 
   revokeUserSessions (userId: string, kind?: SessionKind): Promise<number> {
-    return revokeUserSessions(this.#db, this.tenantId, userId, kind)
+    return inTransaction(this.#db, async (trx) => {
+      const n = await revokeUserSessions(trx, this.tenantId, userId, kind)
+      if (n > 0) await recordEvent(trx, this.tenantId, 'sessions-revoked', userId, { reason: 'user-request', count: n, ...(kind ? { kind } : {}) })
+      return n
+    })
+  }
+
+  /** Runs a sign-in; a blocked account's refusal is recorded (outside the rolled-back transaction) and rethrown. */
+  async #refusedIfBlocked<T> (data: Record<string, unknown>, meta: EventMeta, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof AccountDisabledError) await this.recordEvent('login-failed', err.userId, { ...data, reason: 'blocked' }, meta)
+      throw err
+    }
   }
 
   // ---- accounts ----
@@ -347,7 +388,13 @@ export class TenantIdentity {
   findUserByUsername (username: string): Promise<User | undefined> { return findUserByUsername(this.#db, this.tenantId, username) }
   updateUser (id: string, fields: UserFields): Promise<User | undefined> { return updateUser(this.#db, this.tenantId, id, fields) }
   listIdentities (userId: string): Promise<Identity[]> { return listIdentities(this.#db, this.tenantId, userId) }
-  recordEvent (type: string, userId: string | null, data: Record<string, unknown> = {}): Promise<void> { return recordEvent(this.#db, this.tenantId, type, userId, data) }
+  recordEvent (type: string, userId: string | null, data: Record<string, unknown> = {}, meta?: EventMeta): Promise<void> { return recordEvent(this.#db, this.tenantId, type, userId, data, meta) }
+}
+
+function countBy (rows: Array<{ user_id: string }>): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const r of rows) out.set(r.user_id, (out.get(r.user_id) ?? 0) + 1)
+  return out
 }
 
 export function createTenantIdentity (db: Kysely<Database>, opts: TenantIdentityOptions): TenantIdentity {

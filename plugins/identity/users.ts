@@ -5,6 +5,7 @@ import type { NormalizedProfile } from '../providers/types.ts'
 import type { Executor } from './executor.ts'
 import { normalizeEmail, validEmail } from '../email-address.ts'
 import { rows, SQL } from './statements.ts'
+import { eventParams, type EventMeta } from '../events/row.ts'
 
 export async function getUser (db: Executor, tenantId: string, userId: string): Promise<User | undefined> {
   if (!/^\d{1,18}$/.test(String(userId))) return undefined
@@ -122,6 +123,7 @@ export function userFieldsFromProfile (p: NormalizedProfile): UserFields {
   }
 }
 
-export async function recordEvent (db: Executor, tenantId: string, type: string, userId: string | null, data: Record<string, unknown> = {}): Promise<void> {
-  await rows(db, SQL.insertEvent, [tenantId, userId, type, JSON.stringify(data)])
+/** Records an audit event in the caller's transaction (docs/events.md lists the types). */
+export async function recordEvent (db: Executor, tenantId: string, type: string, userId: string | null, data: Record<string, unknown> = {}, meta?: EventMeta): Promise<void> {
+  await rows(db, SQL.insertEvent, eventParams(tenantId, type, userId, data, meta))
 }

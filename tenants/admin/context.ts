@@ -32,7 +32,12 @@ export function ifMatchOf (req: FastifyRequest): WriteOptions['ifMatch'] {
 }
 
 export function writeOptions (req: FastifyRequest): WriteOptions {
-  return { ifMatch: ifMatchOf(req), actor: req.adminToken ? `token:${req.adminToken.id}` : null, restricted: (req.adminToken?.tenantId ?? null) !== null }
+  return {
+    ifMatch: ifMatchOf(req),
+    actor: req.adminToken ? `token:${req.adminToken.id}` : null,
+    restricted: (req.adminToken?.tenantId ?? null) !== null,
+    what: (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId
+  }
 }
 
 export const etag = (version: number): string => `"${version}"`

@@ -16,6 +16,7 @@ import { installAdminAuth } from './auth.ts'
 import clientRoutes from './client-routes.ts'
 import type { AdminContext } from './context.ts'
 import { installAdminErrors } from './errors.ts'
+import eventContext from '../../plugins/events/context.ts'
 import tenantRoutes from './tenant-routes.ts'
 import userRoutes from './user-routes.ts'
 
@@ -76,6 +77,7 @@ export default async function adminApi (app: FastifyInstance, opts: AdminApiOpti
     admin.setSerializerCompiler(serializerCompiler)
     admin.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, admin.getDefaultJsonParser('error', 'error'))
     installAdminErrors(admin)
+    await admin.register(eventContext)
     await admin.register(swagger, {
       openapi: {
         openapi: '3.1.0',

@@ -172,10 +172,16 @@ export const UserExport = Type.Object({}, { additionalProperties: true, descript
 
 export const EventQuery = Type.Object({
   ...Page.properties,
-  type: Type.Optional(Type.String({ maxLength: 64 })),
-  userId: Type.Optional(Type.String({ pattern: '^\\d{1,18}$' }))
+  type: Type.Optional(Type.String({ maxLength: 64, description: 'Only events of this type (docs/events.md lists them).' })),
+  userId: Type.Optional(Type.String({ pattern: '^\\d{1,18}$', description: 'Only events of this user.' })),
+  after: Type.Optional(Type.String({ format: 'date-time', description: 'Only events recorded at or after this time.' })),
+  before: Type.Optional(Type.String({ format: 'date-time', description: 'Only events recorded before this time.' }))
 })
 export const EventList = Type.Object({
-  items: Type.Array(Type.Object({ id: Type.String(), type: Type.String(), userId: Nullable(Type.String()), data: Type.Object({}, { additionalProperties: true }), createdAt: Timestamp })),
+  items: Type.Array(Type.Object({
+    id: Type.String(), type: Type.String(), userId: Nullable(Type.String()), data: Type.Object({}, { additionalProperties: true }), createdAt: Timestamp,
+    dialect: Nullable(Type.String()), provider: Nullable(Type.String()), clientId: Nullable(Type.String()),
+    requestId: Nullable(Type.String()), clientAddress: Nullable(Type.String()), userAgent: Nullable(Type.String())
+  })),
   nextCursor: Nullable(Type.String())
 })

@@ -145,7 +145,7 @@ export default async function userRoutes (app: FastifyInstance, ctx: AdminContex
   }, async (req) => {
     const { id } = req.params as { id: string }
     await usersOf(id)
-    const q = req.query as { cursor?: string, limit?: number, type?: string, userId?: string }
+    const q = req.query as { cursor?: string, limit?: number, type?: string, userId?: string, after?: string, before?: string }
     const before = decodeCursor(q.cursor)
     if (before !== undefined && !/^\d{1,18}$/.test(before)) throw new AdminError(400, 'bad_request', 'querystring/cursor: not a cursor this API gave')
     const limit = q.limit ?? 50
@@ -153,9 +153,16 @@ export default async function userRoutes (app: FastifyInstance, ctx: AdminContex
     if (before !== undefined) s = s.where('id', '<', before)
     if (q.type) s = s.where('type', '=', q.type)
     if (q.userId) s = s.where('user_id', '=', q.userId)
+    const after = date(q.after, 'after')
+    const until = date(q.before, 'before')
+    if (after) s = s.where('created_at', '>=', after)
+    if (until) s = s.where('created_at', '<', until)
     const rows = await s.execute()
     return {
-      items: rows.map((e) => ({ id: e.id, type: e.type, userId: e.user_id, data: e.data, createdAt: e.created_at.toISOString() })),
+      items: rows.map((e) => ({
+        id: e.id, type: e.type, userId: e.user_id, data: e.data, createdAt: e.created_at.toISOString(),
+        dialect: e.dialect, provider: e.provider, clientId: e.client_id, requestId: e.request_id, clientAddress: e.client_address, userAgent: e.user_agent
+      })),
       nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1].id) : null
     }
   })
