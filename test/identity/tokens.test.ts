@@ -66,7 +66,7 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
 
       const a1 = await issueSession(db, { tenantId: 'a', userId: user.id, kind: 'access', source: 'code-1' })
       const a2 = await issueSession(db, { tenantId: 'a', userId: user.id, kind: 'refresh', source: 'code-1' })
-      t.equal(await revokeSessionsBySource(db, 'a', 'code-1'), 2)
+      t.equal((await revokeSessionsBySource(db, 'a', 'code-1')).length, 2)
       t.notOk(await verifySession(db, 'a', ['access', 'refresh'], a1.token))
       t.notOk(await verifySession(db, 'a', ['access', 'refresh'], a2.token))
     })
