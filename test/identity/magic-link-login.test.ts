@@ -34,7 +34,7 @@ t.test('postgres: a new address, then the same address again, each in the one st
   t.equal(user.email_verified, true)
   const s = await db.selectFrom('sessions').selectAll().where('token_hash', '=', hashToken(first.token)).executeTakeFirstOrThrow()
   t.same([s.user_id, s.kind, s.client_id, s.expires_at], [first.user.id, 'token', 'web', null])
-  t.same((await db.selectFrom('audit_events').select(['type', 'data']).where('user_id', '=', first.user.id).execute()), [{ type: 'register', data: { via: 'magic-link' } }])
+  t.same((await db.selectFrom('audit_events').select(['type', 'data', 'client_id']).where('user_id', '=', first.user.id).execute()), [{ type: 'register', data: { method: 'magic-link' }, client_id: 'web' }], 'the statement records the event with its context, as the transactional path does')
 
   const again = await identity.signInWithMagicLink(await link('ann@acme.test'), session)
   t.ok(again.kind === 'signed-in' && !again.isNew && again.user.id === first.user.id, 'same account, not new')
