@@ -71,6 +71,8 @@ t.test('npm start serves the demo tenant; the demo login and a magic link work',
   const linkUrl = unfolded.match(new RegExp(`${base}/_vestibule/demo/link/([A-Za-z0-9_-]+)`))
   t.ok(linkUrl, 'the mail carries the demo link')
   t.ok(eml.split('\n').includes(linkUrl![0]), 'whole on one line of the file, as `cat` shows it')
+  // The log line follows the file's rename and reaches us through a pipe: wait for it (a bound, not a timing assertion).
+  for (let i = 0; i < 100 && !out.includes(`its link: ${linkUrl![0]}`); i++) await new Promise((r) => setTimeout(r, 100))
   t.ok(out.includes(`its link: ${linkUrl![0]}`), 'and the server log shows it (development)')
   t.equal((await fetch(linkUrl![0])).status, 200, 'the demo link page')
   const magic = await fetch(`${base}/t/demo/v1/auth/by-link/login/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: linkUrl![1], client_key: 'demo-client-key' }) })
