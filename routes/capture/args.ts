@@ -8,6 +8,7 @@ import type { TenantContext } from '../../plugins/tenant/context.ts'
 import { CaptureError, invalidArgument, missingArguments, permissionError, type FieldProblems } from './errors.ts'
 import { message } from './messages.ts'
 import type { CaptureClient, CaptureOptions, FlowConfig, FlowVersionConfig, FormFieldConfig } from './options.ts'
+import { bindRefreshSecret, refreshSecretArg } from './refresh.ts'
 import { loadCaptureUser } from './user.ts'
 
 export type ResponseType = 'token' | 'code' | 'code_with_token'
@@ -19,6 +20,8 @@ export interface CommonArgs {
   locale: string
   redirectUri: string
   responseType: ResponseType
+  /** The Janrain mobile SDKs' `refresh_secret` (refresh.ts), when sent. */
+  refreshSecret?: string
 }
 
 type Body = Record<string, string | undefined>
@@ -64,7 +67,7 @@ export function checkCommon (tenant: TenantContext, body: Body, required: string
     throw invalidArgument('redirect_uri', client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
   }
 
-  return { client, flow, version, locale, redirectUri, responseType: rt }
+  return { client, flow, version, locale, redirectUri, responseType: rt, refreshSecret: refreshSecretArg(body) }
 }
 
 export function parseBoolean (v: string | undefined): boolean {
@@ -143,7 +146,8 @@ export async function authSuccess (tx: TenantIdentity, opts: CaptureOptions, arg
     const { token } = await tx.createToken('authorization-code', {
       ttlSeconds: opts.codeTtlSeconds,
       userId: user.id,
-      data: { client_id: args.client.id, redirect_uri: args.redirectUri }
+      // A refresh_secret given with response_type=code waits in the (sealed) code for the access token /oauth/token issues.
+      data: { client_id: args.client.id, redirect_uri: args.redirectUri, ...(args.refreshSecret && args.responseType === 'code' ? { refresh_secret: args.refreshSecret } : {}) }
     })
     out.authorization_code = token
     // code_with_token: a replay of the code also revokes the access token issued beside it.
@@ -152,6 +156,8 @@ export async function authSuccess (tx: TenantIdentity, opts: CaptureOptions, arg
   if (args.responseType !== 'code') {
     const { token } = await tx.issueSession({ userId: user.id, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: args.client.id, source })
     out.access_token = token
+    // jump.android Capture.java / jump.ios JRCapture.m send refresh_secret with every sign-in and registration.
+    if (args.refreshSecret) await bindRefreshSecret(tx, opts, { accessToken: token, userId: user.id, clientId: args.client.id, source, secret: args.refreshSecret })
   }
   return out
 }

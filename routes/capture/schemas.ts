@@ -13,7 +13,8 @@ const common = {
   flow_version: Arg('Flow version (`HEAD` is refused). Required unless the client has a default flow version.'),
   locale: Arg('Locale of the flow (e.g. `en-US`); error descriptions use it. Required.'),
   redirect_uri: Arg('Legacy; must begin with `http:` or `https:`. Required.'),
-  response_type: Arg('`token` (default), `code` or `code_with_token` (also spelled `code_and_token`, as the Janrain mobile SDKs send it).')
+  response_type: Arg('`token` (default), `code` or `code_with_token` (also spelled `code_and_token`, as the Janrain mobile SDKs send it).'),
+  refresh_secret: Arg('16 to 256 printable characters the app keeps (the Janrain mobile SDKs send 40 hex digits): bound to the access token issued (or to the authorization code, then to the access token /oauth/token issues for it); it signs `/oauth/refresh_access_token`. Stored sealed.')
 }
 
 export const AuthNativeBody = Type.Object({
@@ -51,7 +52,18 @@ export const TokenBody = Type.Object({
   redirect_uri: Arg('The redirect_uri the code was issued for (grant_type=authorization_code).'),
   refresh_token: Arg('Refresh token (grant_type=refresh_token).'),
   client_id: Arg('Client id, when not sent with HTTP Basic.'),
-  client_secret: Arg('Client secret, when not sent with HTTP Basic.')
+  client_secret: Arg('Client secret, when not sent with HTTP Basic.'),
+  refresh_secret: Arg('grant_type=authorization_code: a refresh_secret to bind to the access token issued (see /oauth/refresh_access_token).')
+}, { additionalProperties: false })
+
+export const RefreshBody = Type.Object({
+  access_token: Arg('The access token to rotate (it may have expired). Required.'),
+  client_id: Arg('The client the token was issued to. Required.'),
+  date: Arg('`yyyy-MM-dd HH:mm:ss`, UTC; within 300 seconds of the server clock. Required.'),
+  locale: Arg('Locale of error descriptions. Required.'),
+  signature: Arg('base64(HMAC-SHA1(refresh_secret, "refresh_access_token\\n" + date + "\\n" + access_token + "\\n")). Required.'),
+  flow: Arg('Sent by the SDKs; not used.'),
+  flow_version: Arg('Sent by the SDKs; not used.')
 }, { additionalProperties: false })
 
 export const EntityBody = Type.Object({
@@ -162,6 +174,13 @@ export const OAuthErrorBody = Type.Object({
   argument_name: Type.Optional(Type.String({ description: 'With code 100 and 200: the argument at fault.' })),
   request_id: Type.String({ minLength: 16, maxLength: 16 })
 }, { additionalProperties: false, title: 'CaptureOAuthError', examples: [{ stat: 'error', code: 415, error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used', argument_name: 'code', request_id: 'uyeem84bmqmnjuu4' }] })
+
+export const RefreshSuccess = Type.Object({
+  stat: Type.Literal('ok'),
+  access_token: Type.String({ description: 'The new access token; the one presented is revoked.' }),
+  expires_in: Type.Integer({ description: 'Seconds the new access token lives.' })
+}, { additionalProperties: false, title: 'CaptureRefreshSuccess' })
+export const RefreshResponse = Type.Union([RefreshSuccess, CaptureErrorBody])
 
 export const EntitySuccess = Type.Object({ stat: Type.Literal('ok'), result: CaptureUser }, { additionalProperties: false, title: 'CaptureEntitySuccess' })
 export const EntityResponse = Type.Union([EntitySuccess, CaptureErrorBody])
