@@ -388,6 +388,13 @@ export class TenantIdentity {
   findUserByUsername (username: string): Promise<User | undefined> { return findUserByUsername(this.#db, this.tenantId, username) }
   updateUser (id: string, fields: UserFields): Promise<User | undefined> { return updateUser(this.#db, this.tenantId, id, fields) }
   listIdentities (userId: string): Promise<Identity[]> { return listIdentities(this.#db, this.tenantId, userId) }
+  /** When the account last signed in or registered, from the audit log (null when none is kept). */
+  async lastSignIn (userId: string): Promise<Date | null> {
+    const row = await this.#db.selectFrom('audit_events').select((eb) => eb.fn.max('created_at').as('at'))
+      .where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).where('type', 'in', ['login', 'register'])
+      .executeTakeFirst()
+    return (row?.at as Date | null | undefined) ?? null
+  }
   recordEvent (type: string, userId: string | null, data: Record<string, unknown> = {}, meta?: EventMeta): Promise<void> { return recordEvent(this.#db, this.tenantId, type, userId, data, meta) }
 }
 

@@ -89,7 +89,12 @@ export const CallbackQuery = Type.Object({
 
 // ---- responses ----
 
+const CaptureTime = (description: string) => Nullable(Type.String({ description: `${description} Capture dateTime, e.g. \`2016-04-20 17:02:18.649000 +0000\`, or null.` }))
+
+const CapturePhoto = Type.Object({ id: Type.Integer(), type: Type.String(), value: Type.String() }, { title: 'CapturePhoto' })
+
 const CaptureProfile = Type.Object({
+  id: Type.Integer({ description: 'Plural element id.' }),
   domain: Type.String({ description: 'Provider domain, e.g. `google.com`.' }),
   identifier: Type.String({ description: 'Stable identifier URL of the social identity.' }),
   provider: Type.String({ description: 'Provider key the identity came through.' }),
@@ -103,12 +108,14 @@ export const CaptureUser = Type.Object({
   uuid: Type.String(),
   created: Type.String({ description: 'e.g. `2016-04-20 17:02:18.649505 +0000`' }),
   lastUpdated: Type.String(),
+  lastLogin: CaptureTime('Last sign-in or registration (from the audit log).'),
   email: Nullable(Type.String()),
-  emailVerified: Type.Boolean(),
+  emailVerified: CaptureTime('When the address was verified; null while it is not.'),
   displayName: Nullable(Type.String()),
   givenName: Nullable(Type.String()),
   familyName: Nullable(Type.String()),
   photo: Nullable(Type.String()),
+  photos: Type.Array(CapturePhoto, { description: 'Plural: the account photo, when it has one.' }),
   profiles: Type.Array(CaptureProfile)
 }, { additionalProperties: true, title: 'CaptureUser', description: 'The user record; attributes stored by registration forms appear as extra members.' })
 
