@@ -6,6 +6,7 @@ import { Url } from '../../plugins/tenant/strings.ts'
 
 export const CaptureOptionsSchema = Type.Object({
   tokenUrls: Type.Array(Url(), { default: [], description: 'Social Login: allowed `token_url` values (exact match, query string ignored).' }),
+  tokenUrlMethod: Type.Union([Type.Literal('GET'), Type.Literal('POST')], { default: 'GET', description: 'Social Login: how the token reaches `token_url`. `GET`: a 302 with `token` (or `error`) added to its query. `POST`: an auto-submitting form page that posts `token` (or `error`) as a form field (what Janrain-Sample-Code rpx-token-url.php reads from $_POST), sent with Referrer-Policy no-referrer, Cache-Control no-store and a CSP that allows only its own hashed inline script and a form post to the token URL\'s origin.' }),
   accessTokenTtlSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'Lifetime of access tokens.' }),
   refreshTokenTtlSeconds: Type.Integer({ minimum: 60, default: 2592000, description: 'Lifetime of refresh tokens.' }),
   codeTtlSeconds: Type.Integer({ minimum: 10, maximum: 600, default: 60, description: 'Lifetime of authorization codes.' }),
