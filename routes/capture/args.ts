@@ -35,6 +35,27 @@ const present = (v: unknown): v is string => typeof v === 'string' && v !== ''
  * redirect_uri against the client's `redirectUris` (200).
  */
 export function checkCommon (tenant: TenantContext, body: Body, required: string[]): CommonArgs {
+  const { client, flow, version, locale } = checkClientFlow(tenant, body, required)
+
+  const redirectUri = body.redirect_uri!
+  if (!/^https?:/i.test(redirectUri)) throw invalidArgument('redirect_uri', 'redirectUri')
+
+  // jump.ios (JRCaptureData.m responseType:) and jump.android (Jump.java getResponseType) spell the pair code_and_token.
+  const given = present(body.response_type) ? body.response_type : 'token'
+  const rt = given === 'code_and_token' ? 'code_with_token' : given
+  if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('response_type', 'responseType')
+  // A client that lists redirect URIs may use only those, compared as strings (RFC 6749 3.1.2.3). One that lists
+  // none keeps the seed's "legacy, not used" redirect_uri for tokens, but gets no authorization code: a code is
+  // bound to its redirect_uri at /oauth/token, and an unlisted one binds it to nothing the tenant vouched for.
+  if (client.redirectUris.length > 0 ? !client.redirectUris.includes(redirectUri) : rt !== 'token') {
+    throw invalidArgument('redirect_uri', client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
+  }
+
+  return { client, flow, version, locale, redirectUri, responseType: rt, refreshSecret: refreshSecretArg(body) }
+}
+
+/** The checks every Capture call with a flow shares: missing (100), client and login_client (403), flow/version/locale (500). */
+export function checkClientFlow (tenant: TenantContext, body: Body, required: string[]): Pick<CommonArgs, 'client' | 'flow' | 'version' | 'locale'> {
   const client = (present(body.client_id) ? tenant.client(body.client_id) : undefined) as CaptureClient | undefined
   const defaults: Record<string, string | undefined> = { flow: client?.defaultFlow, flow_version: client?.defaultFlowVersion }
   const missing = required.filter((name) => !present(body[name]) && !present(defaults[name]))
@@ -53,21 +74,7 @@ export function checkCommon (tenant: TenantContext, body: Body, required: string
     throw CaptureError.of(500, 'unexpected_error', 'noFlow', { flow: flowName, version: versionName, locale })
   }
 
-  const redirectUri = body.redirect_uri!
-  if (!/^https?:/i.test(redirectUri)) throw invalidArgument('redirect_uri', 'redirectUri')
-
-  // jump.ios (JRCaptureData.m responseType:) and jump.android (Jump.java getResponseType) spell the pair code_and_token.
-  const given = present(body.response_type) ? body.response_type : 'token'
-  const rt = given === 'code_and_token' ? 'code_with_token' : given
-  if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('response_type', 'responseType')
-  // A client that lists redirect URIs may use only those, compared as strings (RFC 6749 3.1.2.3). One that lists
-  // none keeps the seed's "legacy, not used" redirect_uri for tokens, but gets no authorization code: a code is
-  // bound to its redirect_uri at /oauth/token, and an unlisted one binds it to nothing the tenant vouched for.
-  if (client.redirectUris.length > 0 ? !client.redirectUris.includes(redirectUri) : rt !== 'token') {
-    throw invalidArgument('redirect_uri', client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
-  }
-
-  return { client, flow, version, locale, redirectUri, responseType: rt, refreshSecret: refreshSecretArg(body) }
+  return { client, flow, version, locale }
 }
 
 export function parseBoolean (v: string | undefined): boolean {

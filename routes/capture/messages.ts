@@ -35,7 +35,8 @@ const en = {
   fieldTooShort: (a: { min: number }) => `Must be at least ${a.min} characters`,
   fieldTooLong: (a: { max: number }) => `Must be at most ${a.max} characters`,
   fieldEmailInUse: () => 'Email address is already in use.',
-  fieldBadCredentials: () => 'Incorrect username or password. Please try again.'
+  fieldBadCredentials: () => 'Incorrect username or password. Please try again.',
+  fieldEmailNeedsRecentSignIn: () => 'Sign in again to change your email address.'
 }
 
 export type MessageKey = keyof typeof en
@@ -70,7 +71,8 @@ const fr: { [K in MessageKey]: (typeof en)[K] } = {
   fieldTooShort: (a) => `Doit contenir au moins ${a.min} caractères`,
   fieldTooLong: (a) => `Doit contenir au plus ${a.max} caractères`,
   fieldEmailInUse: () => 'Cette adresse e-mail est déjà utilisée.',
-  fieldBadCredentials: () => 'Identifiant ou mot de passe incorrect. Veuillez réessayer.'
+  fieldBadCredentials: () => 'Identifiant ou mot de passe incorrect. Veuillez réessayer.',
+  fieldEmailNeedsRecentSignIn: () => 'Reconnectez-vous pour changer votre adresse e-mail.'
 }
 
 export type MessageArgs<K extends MessageKey> = Parameters<(typeof en)[K]>[0]

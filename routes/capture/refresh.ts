@@ -20,7 +20,8 @@ export const REFRESH_SECRET = 'capture-refresh-secret'
 export const REFRESH_SKEW_SECONDS = 300
 
 type Body = Record<string, string | undefined>
-interface RefreshData { secret: string, client_id: string, source: string | null }
+/** `auth_time`: when the user signed in (ISO); rotation keeps it, so a refreshed token is no fresher a sign-in. */
+interface RefreshData { secret: string, client_id: string, source: string | null, auth_time?: string }
 
 /**
  * A `refresh_secret` argument, checked: 16 to 256 printable ASCII characters (both SDKs send 40 hex digits).
@@ -34,9 +35,19 @@ export function refreshSecretArg (body: Body): string | undefined {
 }
 
 /** Binds `secret` to a freshly issued access token (inside the transaction that issued it). */
-export async function bindRefreshSecret (tx: TenantIdentity, opts: CaptureOptions, input: { accessToken: string, userId: string, clientId: string, source: string | null, secret: string }): Promise<void> {
-  const data: RefreshData = { secret: input.secret, client_id: input.clientId, source: input.source }
+export async function bindRefreshSecret (tx: TenantIdentity, opts: CaptureOptions, input: { accessToken: string, userId: string, clientId: string, source: string | null, secret: string, authTime?: string }): Promise<void> {
+  const data: RefreshData = { secret: input.secret, client_id: input.clientId, source: input.source, auth_time: input.authTime ?? new Date().toISOString() }
   await tx.createToken(REFRESH_SECRET, { token: input.accessToken, userId: input.userId, ttlSeconds: opts.refreshTokenTtlSeconds, data: data as unknown as Record<string, unknown> })
+}
+
+/**
+ * When the holder of this access token signed in: the sign-in time its refresh binding carries (a token rotated by
+ * /oauth/refresh_access_token is new, the sign-in is not), else the session's own creation.
+ */
+export async function signedInAt (identity: TenantIdentity, accessToken: string, sessionCreated: Date): Promise<Date> {
+  const row = await identity.peekToken(REFRESH_SECRET, accessToken)
+  const at = (row?.data as RefreshData | undefined)?.auth_time
+  return at ? new Date(at) : new Date(sessionCreated)
 }
 
 /** base64(HMAC-SHA1(refresh_secret, "refresh_access_token\n" + date + "\n" + access_token + "\n")), as both SDKs sign. */
@@ -99,7 +110,7 @@ export default async function refreshRoutes (app: FastifyInstance, opts: Capture
       // The access token must still be live or merely expired: a revoked one (sign-out, block, email change) stays dead.
       if (!await tx.revokeSession(accessToken)) throw refused()
       const next = await tx.issueSession({ userId, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: client.id, source: data.source })
-      await bindRefreshSecret(tx, opts, { accessToken: next.token, userId, clientId: client.id, source: data.source, secret: data.secret })
+      await bindRefreshSecret(tx, opts, { accessToken: next.token, userId, clientId: client.id, source: data.source, secret: data.secret, authTime: data.auth_time })
       return { stat: 'ok' as const, access_token: next.token, expires_in: opts.accessTokenTtlSeconds }
     })
   })

@@ -46,6 +46,15 @@ export const RegisterTraditionalBody = Type.Object({
   form: Arg('Registration form name (e.g. `registrationForm`). Required.')
 }, formFields)
 
+export const UpdateProfileBody = Type.Object({
+  access_token: Arg('The signed-in user\'s access token. Required.'),
+  client_id: common.client_id,
+  flow: common.flow,
+  flow_version: common.flow_version,
+  locale: common.locale,
+  form: Arg('Edit-profile form name (e.g. `editProfileForm`). Required.')
+}, formFields)
+
 export const TokenBody = Type.Object({
   grant_type: Arg('`authorization_code` or `refresh_token`.'),
   code: Arg('Authorization code (grant_type=authorization_code).'),
@@ -188,6 +197,9 @@ export const RefreshSuccess = Type.Object({
   expires_in: Type.Integer({ description: 'Seconds the new access token lives.' })
 }, { additionalProperties: false, title: 'CaptureRefreshSuccess' })
 export const RefreshResponse = Type.Union([RefreshSuccess, CaptureErrorBody])
+
+export const UpdateProfileSuccess = Type.Object({ stat: Type.Literal('ok') }, { additionalProperties: false, title: 'CaptureUpdateProfileSuccess' })
+export const UpdateProfileResponse = Type.Union([UpdateProfileSuccess, InvalidFields, CaptureErrorBody])
 
 export const EntitySuccess = Type.Object({ stat: Type.Literal('ok'), result: CaptureUser }, { additionalProperties: false, title: 'CaptureEntitySuccess' })
 export const EntityResponse = Type.Union([EntitySuccess, CaptureErrorBody])
