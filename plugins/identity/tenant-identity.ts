@@ -390,10 +390,12 @@ export class TenantIdentity {
   listIdentities (userId: string): Promise<Identity[]> { return listIdentities(this.#db, this.tenantId, userId) }
   /** When the account last signed in or registered, from the audit log (null when none is kept). */
   async lastSignIn (userId: string): Promise<Date | null> {
-    const row = await this.#db.selectFrom('audit_events').select((eb) => eb.fn.max('created_at').as('at'))
+    // The newest matching event by id: a backward walk of audit_events_tenant_user_idx that stops at the first hit.
+    const row = await this.#db.selectFrom('audit_events').select('created_at')
       .where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).where('type', 'in', ['login', 'register'])
+      .orderBy('id', 'desc').limit(1)
       .executeTakeFirst()
-    return (row?.at as Date | null | undefined) ?? null
+    return row?.created_at ?? null
   }
   recordEvent (type: string, userId: string | null, data: Record<string, unknown> = {}, meta?: EventMeta): Promise<void> { return recordEvent(this.#db, this.tenantId, type, userId, data, meta) }
 }
