@@ -23,6 +23,7 @@ export interface UsersTable {
   created_at: Generated<Date>
   updated_at: Generated<Date>
   disabled_at: NullableTimestamp // blocked by an operator: sign-ins refused
+  email_verified_at: NullableTimestamp // kept by a trigger: when email_verified last became true for this address
 }
 
 export interface IdentitiesTable {

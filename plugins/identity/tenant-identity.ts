@@ -388,6 +388,15 @@ export class TenantIdentity {
   findUserByUsername (username: string): Promise<User | undefined> { return findUserByUsername(this.#db, this.tenantId, username) }
   updateUser (id: string, fields: UserFields): Promise<User | undefined> { return updateUser(this.#db, this.tenantId, id, fields) }
   listIdentities (userId: string): Promise<Identity[]> { return listIdentities(this.#db, this.tenantId, userId) }
+  /** When the account last signed in or registered, from the audit log (null when none is kept). */
+  async lastSignIn (userId: string): Promise<Date | null> {
+    // The newest matching event by id: a backward walk of audit_events_tenant_user_idx that stops at the first hit.
+    const row = await this.#db.selectFrom('audit_events').select('created_at')
+      .where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).where('type', 'in', ['login', 'register'])
+      .orderBy('id', 'desc').limit(1)
+      .executeTakeFirst()
+    return row?.created_at ?? null
+  }
   recordEvent (type: string, userId: string | null, data: Record<string, unknown> = {}, meta?: EventMeta): Promise<void> { return recordEvent(this.#db, this.tenantId, type, userId, data, meta) }
 }
 

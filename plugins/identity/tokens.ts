@@ -36,7 +36,7 @@ export async function createOneTimeToken (db: Executor, input: CreateTokenInput)
 /** Sealed under the row's own tenant, purpose and token hash: data copied onto another row does not open. */
 const dataContext = (tenantId: string, purpose: string, hash: string) => `one_time_tokens.data:${tenantId}:${purpose}:${hash}`
 
-function sealData (tenantId: string, purpose: string, hash: string, data: Record<string, unknown>): { sealed: string } {
+export function sealData (tenantId: string, purpose: string, hash: string, data: Record<string, unknown>): { sealed: string } {
   return { sealed: secretKeys().seal(JSON.stringify(data), dataContext(tenantId, purpose, hash)) }
 }
 

@@ -8,6 +8,7 @@ import type { TenantContext } from '../../plugins/tenant/context.ts'
 import { CaptureError, invalidArgument, missingArguments, permissionError, type FieldProblems } from './errors.ts'
 import { message } from './messages.ts'
 import type { CaptureClient, CaptureOptions, FlowConfig, FlowVersionConfig, FormFieldConfig } from './options.ts'
+import { bindRefreshSecret, refreshSecretArg } from './refresh.ts'
 import { loadCaptureUser } from './user.ts'
 
 export type ResponseType = 'token' | 'code' | 'code_with_token'
@@ -19,6 +20,8 @@ export interface CommonArgs {
   locale: string
   redirectUri: string
   responseType: ResponseType
+  /** The Janrain mobile SDKs' `refresh_secret` (refresh.ts), when sent. */
+  refreshSecret?: string
 }
 
 type Body = Record<string, string | undefined>
@@ -32,6 +35,27 @@ const present = (v: unknown): v is string => typeof v === 'string' && v !== ''
  * redirect_uri against the client's `redirectUris` (200).
  */
 export function checkCommon (tenant: TenantContext, body: Body, required: string[]): CommonArgs {
+  const { client, flow, version, locale } = checkClientFlow(tenant, body, required)
+
+  const redirectUri = body.redirect_uri!
+  if (!/^https?:/i.test(redirectUri)) throw invalidArgument('redirect_uri', 'redirectUri')
+
+  // jump.ios (JRCaptureData.m responseType:) and jump.android (Jump.java getResponseType) spell the pair code_and_token.
+  const given = present(body.response_type) ? body.response_type : 'token'
+  const rt = given === 'code_and_token' ? 'code_with_token' : given
+  if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('response_type', 'responseType')
+  // A client that lists redirect URIs may use only those, compared as strings (RFC 6749 3.1.2.3). One that lists
+  // none keeps the seed's "legacy, not used" redirect_uri for tokens, but gets no authorization code: a code is
+  // bound to its redirect_uri at /oauth/token, and an unlisted one binds it to nothing the tenant vouched for.
+  if (client.redirectUris.length > 0 ? !client.redirectUris.includes(redirectUri) : rt !== 'token') {
+    throw invalidArgument('redirect_uri', client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
+  }
+
+  return { client, flow, version, locale, redirectUri, responseType: rt, refreshSecret: refreshSecretArg(body) }
+}
+
+/** The checks every Capture call with a flow shares: missing (100), client and login_client (403), flow/version/locale (500). */
+export function checkClientFlow (tenant: TenantContext, body: Body, required: string[]): Pick<CommonArgs, 'client' | 'flow' | 'version' | 'locale'> {
   const client = (present(body.client_id) ? tenant.client(body.client_id) : undefined) as CaptureClient | undefined
   const defaults: Record<string, string | undefined> = { flow: client?.defaultFlow, flow_version: client?.defaultFlowVersion }
   const missing = required.filter((name) => !present(body[name]) && !present(defaults[name]))
@@ -50,21 +74,7 @@ export function checkCommon (tenant: TenantContext, body: Body, required: string
     throw CaptureError.of(500, 'unexpected_error', 'noFlow', { flow: flowName, version: versionName, locale })
   }
 
-  const redirectUri = body.redirect_uri!
-  if (!/^https?:/i.test(redirectUri)) throw invalidArgument('redirect_uri', 'redirectUri')
-
-  // jump.ios (JRCaptureData.m responseType:) and jump.android (Jump.java getResponseType) spell the pair code_and_token.
-  const given = present(body.response_type) ? body.response_type : 'token'
-  const rt = given === 'code_and_token' ? 'code_with_token' : given
-  if (rt !== 'token' && rt !== 'code' && rt !== 'code_with_token') throw invalidArgument('response_type', 'responseType')
-  // A client that lists redirect URIs may use only those, compared as strings (RFC 6749 3.1.2.3). One that lists
-  // none keeps the seed's "legacy, not used" redirect_uri for tokens, but gets no authorization code: a code is
-  // bound to its redirect_uri at /oauth/token, and an unlisted one binds it to nothing the tenant vouched for.
-  if (client.redirectUris.length > 0 ? !client.redirectUris.includes(redirectUri) : rt !== 'token') {
-    throw invalidArgument('redirect_uri', client.redirectUris.length > 0 ? 'redirectUriNotListed' : 'redirectUriNone')
-  }
-
-  return { client, flow, version, locale, redirectUri, responseType: rt }
+  return { client, flow, version, locale }
 }
 
 export function parseBoolean (v: string | undefined): boolean {
@@ -143,7 +153,8 @@ export async function authSuccess (tx: TenantIdentity, opts: CaptureOptions, arg
     const { token } = await tx.createToken('authorization-code', {
       ttlSeconds: opts.codeTtlSeconds,
       userId: user.id,
-      data: { client_id: args.client.id, redirect_uri: args.redirectUri }
+      // A refresh_secret given with response_type=code waits in the (sealed) code for the access token /oauth/token issues.
+      data: { client_id: args.client.id, redirect_uri: args.redirectUri, ...(args.refreshSecret && args.responseType === 'code' ? { refresh_secret: args.refreshSecret } : {}) }
     })
     out.authorization_code = token
     // code_with_token: a replay of the code also revokes the access token issued beside it.
@@ -152,6 +163,8 @@ export async function authSuccess (tx: TenantIdentity, opts: CaptureOptions, arg
   if (args.responseType !== 'code') {
     const { token } = await tx.issueSession({ userId: user.id, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: args.client.id, source })
     out.access_token = token
+    // jump.android Capture.java / jump.ios JRCapture.m send refresh_secret with every sign-in and registration.
+    if (args.refreshSecret) await bindRefreshSecret(tx, opts, { accessToken: token, userId: user.id, clientId: args.client.id, source, secret: args.refreshSecret })
   }
   return out
 }

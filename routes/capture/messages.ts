@@ -23,6 +23,9 @@ const en = {
   invalidFormFields: () => 'some form fields are invalid',
   invalidCredentials: () => 'invalid credentials',
   accessToken: () => 'access token expired or invalid',
+  refreshSecret: () => 'refresh_secret must be 16 to 256 printable characters',
+  refreshDate: (a: { seconds: number }) => `date must be yyyy-MM-dd HH:mm:ss (UTC) within ${a.seconds} seconds of the server's clock`,
+  refreshSignature: () => 'invalid signature',
   unexpected: () => 'unexpected error',
   rateLimited: (a: { seconds: number }) => `too many requests; try again in ${a.seconds} seconds`,
   // form field messages (invalid_fields)
@@ -32,7 +35,8 @@ const en = {
   fieldTooShort: (a: { min: number }) => `Must be at least ${a.min} characters`,
   fieldTooLong: (a: { max: number }) => `Must be at most ${a.max} characters`,
   fieldEmailInUse: () => 'Email address is already in use.',
-  fieldBadCredentials: () => 'Incorrect username or password. Please try again.'
+  fieldBadCredentials: () => 'Incorrect username or password. Please try again.',
+  fieldEmailNeedsRecentSignIn: () => 'Sign in again to change your email address.'
 }
 
 export type MessageKey = keyof typeof en
@@ -56,6 +60,9 @@ const fr: { [K in MessageKey]: (typeof en)[K] } = {
   invalidFormFields: () => 'certains champs du formulaire sont invalides',
   invalidCredentials: () => 'identifiants invalides',
   accessToken: () => "jeton d'accès expiré ou invalide",
+  refreshSecret: () => 'refresh_secret doit compter de 16 à 256 caractères imprimables',
+  refreshDate: (a) => `date doit être au format yyyy-MM-dd HH:mm:ss (UTC), à moins de ${a.seconds} secondes de l'horloge du serveur`,
+  refreshSignature: () => 'signature invalide',
   unexpected: () => 'erreur inattendue',
   rateLimited: (a: { seconds: number }) => `trop de requêtes ; réessayez dans ${a.seconds} secondes`,
   fieldRequired: () => 'Obligatoire',
@@ -64,7 +71,8 @@ const fr: { [K in MessageKey]: (typeof en)[K] } = {
   fieldTooShort: (a) => `Doit contenir au moins ${a.min} caractères`,
   fieldTooLong: (a) => `Doit contenir au plus ${a.max} caractères`,
   fieldEmailInUse: () => 'Cette adresse e-mail est déjà utilisée.',
-  fieldBadCredentials: () => 'Identifiant ou mot de passe incorrect. Veuillez réessayer.'
+  fieldBadCredentials: () => 'Identifiant ou mot de passe incorrect. Veuillez réessayer.',
+  fieldEmailNeedsRecentSignIn: () => 'Reconnectez-vous pour changer votre adresse e-mail.'
 }
 
 export type MessageArgs<K extends MessageKey> = Parameters<(typeof en)[K]>[0]

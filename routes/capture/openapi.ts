@@ -81,7 +81,8 @@ export function publishCapture (doc: Json, tenant: TenantDocument): void {
         for (const media of Object.values<Json>(op.requestBody?.content ?? {})) addFormFields(media.schema, all.filter(kind.pick), kind.alwaysRequired)
       }
       const ok = op.responses?.['200']?.content?.['application/json']
-      if (ok?.schema) ok.schema = discriminateByStat(ok.schema, 'CaptureAuthError')
+      // The group of error answers is named per set of answers: the login calls share one, update_profile_native has its own.
+      if (ok?.schema) ok.schema = discriminateByStat(ok.schema, op.operationId === 'captureUpdateProfileNative' ? 'CaptureUpdateProfileError' : 'CaptureAuthError')
     }
   }
 }

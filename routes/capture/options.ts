@@ -6,9 +6,11 @@ import { Url } from '../../plugins/tenant/strings.ts'
 
 export const CaptureOptionsSchema = Type.Object({
   tokenUrls: Type.Array(Url(), { default: [], description: 'Social Login: allowed `token_url` values (exact match, query string ignored).' }),
+  tokenUrlMethod: Type.Union([Type.Literal('GET'), Type.Literal('POST')], { default: 'GET', description: 'Social Login: how the token reaches `token_url`. `GET`: a 302 with `token` (or `error`) added to its query. `POST`: an auto-submitting form page that posts `token` (or `error`) as a form field (what Janrain-Sample-Code rpx-token-url.php reads from $_POST), sent with Referrer-Policy no-referrer, Cache-Control no-store and a CSP that allows only its own hashed inline script and a form post to the token URL\'s origin.' }),
   accessTokenTtlSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'Lifetime of access tokens.' }),
   refreshTokenTtlSeconds: Type.Integer({ minimum: 60, default: 2592000, description: 'Lifetime of refresh tokens.' }),
   codeTtlSeconds: Type.Integer({ minimum: 10, maximum: 600, default: 60, description: 'Lifetime of authorization codes.' }),
+  emailChangeMaxAuthAgeSeconds: Type.Integer({ minimum: 30, maximum: 86400, default: 300, description: '/oauth/update_profile_native may change the email address only within this many seconds of the sign-in that issued the access token (a token rotated by /oauth/refresh_access_token keeps its sign-in time); older: 390 on the email field. The change revokes every other session of the account and mails a notice to the old address.' }),
   socialTokenTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 600, description: 'Lifetime of Social Login tokens (and merge tokens).' })
 }, { additionalProperties: false, description: 'Janrain Capture /oauth/auth_native family and Social Login tokens.' })
 export type CaptureOptions = Static<typeof CaptureOptionsSchema>

@@ -5,6 +5,8 @@ import { multipartBodies } from '../../plugins/multipart.ts'
 import { CaptureError, EngageError, OAuthError, rateLimited, requestId } from './errors.ts'
 import { errorLang, message } from './messages.ts'
 import nativeRoutes from './native.ts'
+import profileRoutes from './profile.ts'
+import refreshRoutes from './refresh.ts'
 import type { CaptureOptions } from './options.ts'
 import socialLoginRoutes from './social-login.ts'
 import tokenRoutes from './token.ts'
@@ -56,6 +58,8 @@ export default async function captureDialect (app: FastifyInstance, opts: Captur
   await app.register(nativeRoutes, opts)
   await app.register(traditionalRoutes, opts)
   await app.register(tokenRoutes, opts)
+  await app.register(refreshRoutes, opts)
+  await app.register(profileRoutes, opts)
   await app.register(socialLoginRoutes, opts)
 }
 

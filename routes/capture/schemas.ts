@@ -13,7 +13,8 @@ const common = {
   flow_version: Arg('Flow version (`HEAD` is refused). Required unless the client has a default flow version.'),
   locale: Arg('Locale of the flow (e.g. `en-US`); error descriptions use it. Required.'),
   redirect_uri: Arg('Legacy; must begin with `http:` or `https:`. Required.'),
-  response_type: Arg('`token` (default), `code` or `code_with_token` (also spelled `code_and_token`, as the Janrain mobile SDKs send it).')
+  response_type: Arg('`token` (default), `code` or `code_with_token` (also spelled `code_and_token`, as the Janrain mobile SDKs send it).'),
+  refresh_secret: Arg('16 to 256 printable characters the app keeps (the Janrain mobile SDKs send 40 hex digits): bound to the access token issued (or to the authorization code, then to the access token /oauth/token issues for it); it signs `/oauth/refresh_access_token`. Stored sealed.')
 }
 
 export const AuthNativeBody = Type.Object({
@@ -45,13 +46,33 @@ export const RegisterTraditionalBody = Type.Object({
   form: Arg('Registration form name (e.g. `registrationForm`). Required.')
 }, formFields)
 
+export const UpdateProfileBody = Type.Object({
+  access_token: Arg('The signed-in user\'s access token. Required.'),
+  client_id: common.client_id,
+  flow: common.flow,
+  flow_version: common.flow_version,
+  locale: common.locale,
+  form: Arg('Edit-profile form name (e.g. `editProfileForm`). Required.')
+}, formFields)
+
 export const TokenBody = Type.Object({
   grant_type: Arg('`authorization_code` or `refresh_token`.'),
   code: Arg('Authorization code (grant_type=authorization_code).'),
   redirect_uri: Arg('The redirect_uri the code was issued for (grant_type=authorization_code).'),
   refresh_token: Arg('Refresh token (grant_type=refresh_token).'),
   client_id: Arg('Client id, when not sent with HTTP Basic.'),
-  client_secret: Arg('Client secret, when not sent with HTTP Basic.')
+  client_secret: Arg('Client secret, when not sent with HTTP Basic.'),
+  refresh_secret: Arg('grant_type=authorization_code: a refresh_secret to bind to the access token issued (see /oauth/refresh_access_token).')
+}, { additionalProperties: false })
+
+export const RefreshBody = Type.Object({
+  access_token: Arg('The access token to rotate (it may have expired). Required.'),
+  client_id: Arg('The client the token was issued to. Required.'),
+  date: Arg('`yyyy-MM-dd HH:mm:ss`, UTC; within 300 seconds of the server clock. Required.'),
+  locale: Arg('Locale of error descriptions. Required.'),
+  signature: Arg('base64(HMAC-SHA1(refresh_secret, "refresh_access_token\\n" + date + "\\n" + access_token + "\\n")). Required.'),
+  flow: Arg('Sent by the SDKs; not used.'),
+  flow_version: Arg('Sent by the SDKs; not used.')
 }, { additionalProperties: false })
 
 export const EntityBody = Type.Object({
@@ -77,7 +98,12 @@ export const CallbackQuery = Type.Object({
 
 // ---- responses ----
 
+const CaptureTime = (description: string) => Nullable(Type.String({ description: `${description} Capture dateTime, e.g. \`2016-04-20 17:02:18.649000 +0000\`, or null.` }))
+
+const CapturePhoto = Type.Object({ id: Type.Integer(), type: Type.String(), value: Type.String() }, { title: 'CapturePhoto' })
+
 const CaptureProfile = Type.Object({
+  id: Type.Integer({ description: 'Plural element id.' }),
   domain: Type.String({ description: 'Provider domain, e.g. `google.com`.' }),
   identifier: Type.String({ description: 'Stable identifier URL of the social identity.' }),
   provider: Type.String({ description: 'Provider key the identity came through.' }),
@@ -91,12 +117,14 @@ export const CaptureUser = Type.Object({
   uuid: Type.String(),
   created: Type.String({ description: 'e.g. `2016-04-20 17:02:18.649505 +0000`' }),
   lastUpdated: Type.String(),
+  lastLogin: CaptureTime('Last sign-in or registration (from the audit log).'),
   email: Nullable(Type.String()),
-  emailVerified: Type.Boolean(),
+  emailVerified: CaptureTime('When the address was verified; null while it is not.'),
   displayName: Nullable(Type.String()),
   givenName: Nullable(Type.String()),
   familyName: Nullable(Type.String()),
   photo: Nullable(Type.String()),
+  photos: Type.Array(CapturePhoto, { description: 'Plural: the account photo, when it has one.' }),
   profiles: Type.Array(CaptureProfile)
 }, { additionalProperties: true, title: 'CaptureUser', description: 'The user record; attributes stored by registration forms appear as extra members.' })
 
@@ -162,6 +190,16 @@ export const OAuthErrorBody = Type.Object({
   argument_name: Type.Optional(Type.String({ description: 'With code 100 and 200: the argument at fault.' })),
   request_id: Type.String({ minLength: 16, maxLength: 16 })
 }, { additionalProperties: false, title: 'CaptureOAuthError', examples: [{ stat: 'error', code: 415, error: 'invalid_grant', error_description: 'the authorization code is invalid, expired or already used', argument_name: 'code', request_id: 'uyeem84bmqmnjuu4' }] })
+
+export const RefreshSuccess = Type.Object({
+  stat: Type.Literal('ok'),
+  access_token: Type.String({ description: 'The new access token; the one presented is revoked.' }),
+  expires_in: Type.Integer({ description: 'Seconds the new access token lives.' })
+}, { additionalProperties: false, title: 'CaptureRefreshSuccess' })
+export const RefreshResponse = Type.Union([RefreshSuccess, CaptureErrorBody])
+
+export const UpdateProfileSuccess = Type.Object({ stat: Type.Literal('ok') }, { additionalProperties: false, title: 'CaptureUpdateProfileSuccess' })
+export const UpdateProfileResponse = Type.Union([UpdateProfileSuccess, InvalidFields, CaptureErrorBody])
 
 export const EntitySuccess = Type.Object({ stat: Type.Literal('ok'), result: CaptureUser }, { additionalProperties: false, title: 'CaptureEntitySuccess' })
 export const EntityResponse = Type.Union([EntitySuccess, CaptureErrorBody])

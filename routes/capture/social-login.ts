@@ -1,6 +1,7 @@
 // Social Login (Janrain Engage) tokens: the hosted provider round trip ending at the client's token_url with a
 // 40-character single-use token, and POST /api/v2/auth_info that trades the token for the profile.
-import type { FastifyInstance } from 'fastify'
+import { createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { matchesAny, randomAlnum } from '../../plugins/crypto.ts'
 import { authorizationFlow } from '../../plugins/providers/flow.ts'
 import type { NormalizedProfile, ProviderResult } from '../../plugins/providers/types.ts'
@@ -12,6 +13,21 @@ import { AuthInfoBody, AuthInfoResponse, CallbackQuery, EngageErrorBody, SocialP
 import { engageProfile } from './user.ts'
 
 const withoutQuery = (u: string) => u.replace(/[?#].*$/, '')
+
+// The token page of `tokenUrlMethod: "POST"`: one form posting the token to token_url, submitted by this script
+// (allowed by its hash, nothing else may run or load); without JavaScript its button does the same.
+const SUBMIT_SCRIPT = 'document.getElementById("vst-token-form").submit()'
+export const SUBMIT_SCRIPT_HASH = `'sha256-${createHash('sha256').update(SUBMIT_SCRIPT).digest('base64')}'`
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/** The auto-submitting page: `fields` posted as application/x-www-form-urlencoded to `action`. */
+export function tokenPostPage (action: string, fields: Record<string, string>): string {
+  const inputs = Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('')
+  return '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>Signing in…</title></head><body>' +
+    `<form id="vst-token-form" method="post" action="${escapeHtml(action)}">${inputs}<noscript><button type="submit">Continue</button></noscript></form>` +
+    `<script>${SUBMIT_SCRIPT}</script></body></html>`
+}
 
 export default async function socialLoginRoutes (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
   const tenant = app.tenant
@@ -29,8 +45,21 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
     return url.toString()
   }
 
+  /** The token (or error) to token_url the way the tenant chose: a 302 with it in the query, or a form post. */
+  function deliver (reply: FastifyReply, tokenUrl: string, params: Record<string, string>): FastifyReply {
+    if (opts.tokenUrlMethod !== 'POST') return reply.redirect(toTokenUrl(tokenUrl, params), 302)
+    return reply.code(200)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('pragma', 'no-cache')
+      .header('referrer-policy', 'no-referrer')
+      .header('content-security-policy', `default-src 'none'; script-src ${SUBMIT_SCRIPT_HASH}; form-action ${new URL(tokenUrl).origin}; base-uri 'none'; frame-ancestors 'none'`)
+      .send(tokenPostPage(tokenUrl, params))
+  }
+
   const redirectResponses = {
     302: { type: 'null', description: 'Redirect (to the provider, or to token_url).' },
+    200: { description: 'tokenUrlMethod POST: the page that posts `token` (or `error`) to token_url.', content: { 'text/html': { schema: { type: 'string' } } } },
     400: EngageErrorBody,
     404: EngageErrorBody,
     502: EngageErrorBody
@@ -73,7 +102,7 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
       operationId: 'captureSocialCallback',
       tags: ['capture'],
       summary: 'Provider callback of the hosted Social Login round trip',
-      description: 'Checks the single-use state and that this browser started it (the cookie start set), completes the provider login and 302s to token_url with `token` (40 characters [a-z0-9], single use). A provider failure 302s to token_url with `error` instead; an unknown, used or other browser\'s state is a 400.',
+      description: 'Checks the single-use state and that this browser started it (the cookie start set), completes the provider login and 302s to token_url with `token` (40 characters [a-z0-9], single use), or with the tenant\'s `tokenUrlMethod: "POST"` answers a page that posts `token` to token_url as a form field. A provider failure sends `error` instead, the same way; an unknown, used or other browser\'s state is a 400.',
       params: SocialParams,
       querystring: CallbackQuery,
       response: redirectResponses
@@ -96,14 +125,14 @@ export default async function socialLoginRoutes (app: FastifyInstance, opts: Cap
       const tokenUrl = String((done as { data: Record<string, unknown> }).data.tokenUrl)
       if (done.reason === 'provider') {
         req.log.warn({ provider: name, error: done.failure.error, detail: done.failure.detail }, 'capture: social login failed at the provider')
-        return reply.redirect(toTokenUrl(tokenUrl, { error: 'provider_error' }), 302)
+        return deliver(reply, tokenUrl, { error: 'provider_error' })
       }
-      return reply.redirect(toTokenUrl(tokenUrl, { error: 'access_denied' }), 302)
+      return deliver(reply, tokenUrl, { error: 'access_denied' })
     }
 
     const token = randomAlnum(40)
     await tenant.identity.createToken(SOCIAL_LOGIN, { ttlSeconds: opts.socialTokenTtlSeconds, token, data: { profile: done.profile } })
-    return reply.redirect(toTokenUrl(String(done.data.tokenUrl), { token }), 302)
+    return deliver(reply, String(done.data.tokenUrl), { token })
   })
 
   app.post('/api/v2/auth_info', {

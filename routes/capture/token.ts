@@ -8,6 +8,7 @@ import type { CaptureClient as ClientConfig } from './options.ts'
 import { CaptureError, invalidArgument, missingArguments, OAuthError } from './errors.ts'
 import type { CaptureClient, CaptureOptions } from './options.ts'
 import { EntityBody, EntityResponse, OAuthErrorBody, TokenBody, TokenSuccess } from './schemas.ts'
+import { bindRefreshSecret, refreshSecretArg } from './refresh.ts'
 import { loadCaptureUser } from './user.ts'
 
 type Body = Record<string, string | undefined>
@@ -37,8 +38,9 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     const grantType = body.grant_type
     if (!grantType) throw OAuthError.missing('grant_type')
 
-    const issue = async (tx: TenantIdentity, userId: string, source: string | null) => {
+    const issue = async (tx: TenantIdentity, userId: string, source: string | null, refreshSecret?: string) => {
       const access = await tx.issueSession({ userId, kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: client.id, source })
+      if (refreshSecret) await bindRefreshSecret(tx, opts, { accessToken: access.token, userId, clientId: client.id, source, secret: refreshSecret })
       const refresh = await tx.issueSession({ userId, kind: 'refresh', ttlSeconds: opts.refreshTokenTtlSeconds, clientId: client.id, source })
       return { access_token: access.token, token_type: 'Bearer' as const, expires_in: opts.accessTokenTtlSeconds, refresh_token: refresh.token }
     }
@@ -47,14 +49,16 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
       const code = body.code
       if (!code) throw OAuthError.missing('code')
       if (!body.redirect_uri) throw OAuthError.missing('redirect_uri')
+      let bodySecret: string | undefined
+      try { bodySecret = refreshSecretArg(body) } catch { throw OAuthError.invalid('refresh_secret') }
       // Consume and issue in one transaction: a concurrent replay waits for it, then finds the tokens to revoke.
       const result = await tenant.identity.redeem('authorization-code', code, async (row, tx, source) => {
-        const data = row.data as { client_id?: string, redirect_uri?: string }
+        const data = row.data as { client_id?: string, redirect_uri?: string, refresh_secret?: string }
         // A code shown by another client or for another redirect_uri is spent and refused.
         if (data.client_id !== client.id || data.redirect_uri !== body.redirect_uri || !row.user_id) return null
         const user = await tx.getUser(row.user_id)
         if (!user) return null
-        return issue(tx, user.id, source)
+        return issue(tx, user.id, source, bodySecret ?? data.refresh_secret)
       })
       if (result.ok) return result.value
       if (result.reason === 'replayed') req.log.warn({ revoked: result.revoked }, 'capture: authorization code replayed; revoked what it issued')

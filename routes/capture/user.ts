@@ -31,9 +31,19 @@ export function identifierFor (type: string, subject: string, issuer: string | n
 }
 
 // Members a stored attribute may never shadow.
-const CORE = new Set(['id', 'uuid', 'created', 'lastUpdated', 'email', 'emailVerified', 'displayName', 'givenName', 'familyName', 'photo', 'profiles', 'password'])
+const CORE = new Set(['id', 'uuid', 'created', 'lastUpdated', 'lastLogin', 'email', 'emailVerified', 'displayName', 'givenName', 'familyName', 'photo', 'photos', 'profiles', 'password'])
 
-export function captureUser (user: User, identities: Identity[]): Record<string, unknown> {
+const time = (d: Date | null | undefined): string | null => (d ? captureTime(d) : null)
+
+/**
+ * The one capture_user serializer, each member in the type Capture's standard schema gives it, as the generated
+ * jump.ios model parses it (JRCaptureUser.m captureUserObjectFromDictionary): `id` integer; `uuid`, `email`,
+ * `displayName`, `givenName`, `familyName` strings or null; `created`, `lastUpdated`, `lastLogin`, `emailVerified`
+ * dateTimes (`2016-04-20 17:02:18.649000 +0000`, JRDateTime dateFromISO8601DateTimeString) or null; `photos` and
+ * `profiles` plurals (arrays of objects with an integer `id`, JRPhotosElement.m / JRProfilesElement.m). `photo`
+ * (a string) is Vestibule's own, kept for the seed's clients.
+ */
+export function captureUser (user: User, identities: Identity[], lastLogin: Date | null = null): Record<string, unknown> {
   const attributes = Object.fromEntries(Object.entries(user.attributes ?? {}).filter(([k]) => !CORE.has(k)))
   return {
     ...attributes,
@@ -41,13 +51,17 @@ export function captureUser (user: User, identities: Identity[]): Record<string,
     uuid: user.uuid,
     created: captureTime(user.created_at),
     lastUpdated: captureTime(user.updated_at),
+    lastLogin: time(lastLogin),
     email: user.email,
-    emailVerified: user.email_verified,
+    // When the address was verified (the users.email_verified_at trigger), null while it is not.
+    emailVerified: user.email_verified ? time(user.email_verified_at ?? user.updated_at) : null,
     displayName: user.display_name,
     givenName: user.given_name,
     familyName: user.family_name,
     photo: user.photo,
+    photos: user.photo ? [{ id: Number(user.id), type: 'other', value: user.photo }] : [],
     profiles: identities.map((i) => ({
+      id: Number(i.id),
       domain: providerDomain(i.provider_type, i.issuer),
       identifier: identifierFor(i.provider_type, i.subject, i.issuer),
       provider: i.provider_name,
@@ -59,7 +73,8 @@ export function captureUser (user: User, identities: Identity[]): Record<string,
 }
 
 export async function loadCaptureUser (identity: TenantIdentity, user: User): Promise<Record<string, unknown>> {
-  return captureUser(user, await identity.listIdentities(user.id))
+  const [identities, lastLogin] = await Promise.all([identity.listIdentities(user.id), identity.lastSignIn(user.id)])
+  return captureUser(user, identities, lastLogin)
 }
 
 /** Janrain Engage auth_info profile; absent values are left out, as Engage does. */

@@ -101,6 +101,8 @@ t.test('OpenAPI: every capture route, form-encoded requests, the error schemas',
     '/oauth/register_native_traditional': 'captureRegisterNativeTraditional',
     '/oauth/token': 'captureOauthToken',
     '/entity': 'captureEntity',
+    '/oauth/refresh_access_token': 'captureRefreshAccessToken',
+    '/oauth/update_profile_native': 'captureUpdateProfileNative',
     '/api/v2/auth_info': 'captureAuthInfo'
   }
   for (const [path, id] of Object.entries(ops)) {
