@@ -6,6 +6,7 @@ import { VERSION } from '../../app.ts'
 import { loadTenantFile, parseTenant } from '../../tenants/loader.ts'
 import { tenantOpenApi } from '../../tenants/openapi.ts'
 import { tenantDoc } from '../helpers/build.ts'
+import { requestBodyOf } from '../helpers/openapi.ts'
 
 const EXAMPLE_ENV = {
   ...process.env,
@@ -50,10 +51,10 @@ for (const file of ['tenants/demo.json', 'tenants/examples/acme.yaml']) {
     }
     // Capture answers errors with HTTP 200 and a stat/code body: its 200 lists both shapes.
     const authNative = doc.paths['/oauth/auth_native'].post
-    t.same(Object.keys(authNative.requestBody.content), ['application/x-www-form-urlencoded'], 'capture takes form bodies only')
+    t.same(Object.keys(requestBodyOf(doc, authNative).content), ['application/x-www-form-urlencoded'], 'capture takes form bodies only')
     t.match(JSON.stringify(authNative.responses['200']), /record_not_found|"stat"/)
     const social = doc.paths['/social-auth'].post
-    t.same(Object.keys(social.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded'], 'rest-social-auth takes JSON and form')
+    t.same(Object.keys(requestBodyOf(doc, social).content).sort(), ['application/json', 'application/x-www-form-urlencoded'], 'rest-social-auth takes JSON and form')
     t.ok(social.responses['400'], 'rest-social-auth documents its 400 body')
     t.same(Object.keys(doc.components.securitySchemes).sort(), ['CaptureAccessToken', 'CaptureClientCredentials', 'SyncanoApiKey', 'SyncanoUserKey', 'TokenAuth'])
     t.match(doc.servers, [{ url: /^https?:\/\// }])
