@@ -17,6 +17,8 @@ import { generate as orval } from 'orval'
 import { VERSION } from '../../app.ts'
 import { loadTenantFile } from '../../tenants/loader.ts'
 import { tenantOpenApi } from '../../tenants/openapi.ts'
+import { TOKEN_AUTH_LINES } from '../../plugins/token-auth-scheme.ts'
+import { SYNCANO_AUTH_LINE } from '../../routes/syncano/options.ts'
 import { build, cookiesFrom, uniqueName } from '../helpers/build.ts'
 import { startSmtpPeer } from '../peers/smtp-peer.ts'
 import { startSocialPeer, type SocialUser } from '../peers/social-peer.ts'
@@ -44,6 +46,11 @@ async function generateClient (gen: Generator, docFile: string, out: string): Pr
   }
 }
 
+/** openapi-fetch sends JSON unless told otherwise: a form body needs its Content-Type (it then serializes it). */
+const FORM_LINE = "headers: { 'Content-Type': 'application/x-www-form-urlencoded' }"
+/** The lines README.md documents, used verbatim by the drivers below. */
+const DOCUMENTED_LINES = [TOKEN_AUTH_LINES.heyApi, TOKEN_AUTH_LINES.headers, SYNCANO_AUTH_LINE, FORM_LINE]
+
 // What the SDK user writes, per generator: the same flows, each through the generated calls. The auth lines are the
 // ones README.md ("Generating a client") documents.
 const DRIVERS: Record<Generator, string> = {
@@ -62,7 +69,7 @@ export function driver (baseUrl: string) {
       return { status: response.status, token: data?.token, email: data?.email }
     },
     async me (token: string) {
-      const { data, response } = await api.GET('/v1/auth/me/', { headers: { Authorization: \`Token \${token}\` } })
+      const { data, response } = await api.GET('/v1/auth/me/', { ${TOKEN_AUTH_LINES.headers} })
       return { status: response.status, email: data?.email }
     },
     async socialAuth (provider: string, code: string, redirectUri: string) {
@@ -70,7 +77,7 @@ export function driver (baseUrl: string) {
       return { status: response.status, token: data && 'token' in data ? data.token : undefined }
     },
     async restUser (token: string) {
-      const { data, response } = await api.GET('/user', { headers: { Authorization: \`Token \${token}\` } })
+      const { data, response } = await api.GET('/user', { ${TOKEN_AUTH_LINES.headers} })
       return { status: response.status, email: data?.email ?? undefined }
     },
     async syncanoLogin (instance: string, backend: string, apiKey: string, accessToken: string) {
@@ -82,19 +89,19 @@ export function driver (baseUrl: string) {
       return { status: response.status, username: data?.username }
     },
     async captureAuthNative (args: { client_id: string, flow: string, flow_version: string, locale: string, redirect_uri: string, token: string, registration_form: string }) {
-      const { data } = await api.POST('/oauth/auth_native', { body: args, bodySerializer: (b) => new URLSearchParams(b as Record<string, string>).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })
+      const { data } = await api.POST('/oauth/auth_native', { body: args, ${FORM_LINE} })
       if (!data) return { stat: 'none' }
       if (data.stat === 'ok') return { stat: data.stat, isNew: data.is_new }
       return { stat: data.stat, code: data.code, prereg: 'prereg_fields' in data ? data.prereg_fields : undefined }
     },
     async captureRegister (args: { client_id: string, flow: string, flow_version: string, locale: string, redirect_uri: string, form: string, emailAddress: string, displayName: string, newPassword: string, newPasswordConfirm: string }) {
-      const { data } = await api.POST('/oauth/register_native_traditional', { body: args, bodySerializer: (b) => new URLSearchParams(b as Record<string, string>).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })
+      const { data } = await api.POST('/oauth/register_native_traditional', { body: args, ${FORM_LINE} })
       if (!data) return { stat: 'none' }
       if (data.stat === 'ok') return { stat: data.stat, email: data.capture_user.email, displayName: data.capture_user.displayName, accessToken: data.access_token }
       return { stat: data.stat, code: data.code }
     },
     async captureSignIn (args: { client_id: string, flow: string, flow_version: string, locale: string, redirect_uri: string, signInEmailAddress: string, currentPassword: string }) {
-      const { data } = await api.POST('/oauth/auth_native_traditional', { body: args, bodySerializer: (b) => new URLSearchParams(b as Record<string, string>).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })
+      const { data } = await api.POST('/oauth/auth_native_traditional', { body: args, ${FORM_LINE} })
       if (!data) return { stat: 'none' }
       if (data.stat === 'ok') return { stat: data.stat, email: data.capture_user.email, isNew: data.is_new }
       return { stat: data.stat, code: data.code }
@@ -121,7 +128,7 @@ export function driver (baseUrl: string) {
       return { status: response.status, token: data?.token, email: data?.email }
     },
     async me (token: string) {
-      const { data, response } = await sdk.byLinkMe({ client, auth: (scheme) => ({ Authorization: \`Token \${token}\` } as Record<string, string>)[scheme.name!] })
+      const { data, response } = await sdk.byLinkMe({ client, ${TOKEN_AUTH_LINES.heyApi} })
       return { status: response.status, email: data?.email }
     },
     async socialAuth (provider: string, code: string, redirectUri: string) {
@@ -129,15 +136,15 @@ export function driver (baseUrl: string) {
       return { status: response.status, token: data && 'token' in data ? data.token : undefined }
     },
     async restUser (token: string) {
-      const { data, response } = await sdk.restSocialAuthGetUser({ client, auth: (scheme) => ({ Authorization: \`Token \${token}\` } as Record<string, string>)[scheme.name!] })
+      const { data, response } = await sdk.restSocialAuthGetUser({ client, ${TOKEN_AUTH_LINES.heyApi} })
       return { status: response.status, email: data?.email ?? undefined }
     },
     async syncanoLogin (instance: string, backend: string, apiKey: string, accessToken: string) {
-      const { data, response } = await sdk.syncanoUserSocialLogin({ client, path: { instance, backend }, body: { access_token: accessToken }, auth: (scheme) => ({ 'X-API-KEY': apiKey } as Record<string, string>)[scheme.name!] })
+      const { data, response } = await sdk.syncanoUserSocialLogin({ client, path: { instance, backend }, body: { access_token: accessToken }, auth: () => apiKey })
       return { status: response.status, userKey: data?.user_key, username: data?.username }
     },
     async syncanoUser (instance: string, apiKey: string, userKey: string) {
-      const { data, response } = await sdk.syncanoUserDetails({ client, path: { instance }, auth: (scheme) => ({ 'X-API-KEY': apiKey, 'X-USER-KEY': userKey } as Record<string, string>)[scheme.name!] })
+      const { data, response } = await sdk.syncanoUserDetails({ client, path: { instance }, ${SYNCANO_AUTH_LINE} })
       return { status: response.status, username: data?.username }
     },
     async captureAuthNative (args: { client_id: string, flow: string, flow_version: string, locale: string, redirect_uri: string, token: string, registration_form: string }) {
@@ -180,7 +187,7 @@ export function driver (baseUrl: string) {
       return r.status === 200 ? { status: r.status, token: r.data.token, email: r.data.email } : { status: r.status }
     },
     async me (token: string) {
-      const r = await api.byLinkMe({ headers: { Authorization: \`Token \${token}\` } })
+      const r = await api.byLinkMe({ ${TOKEN_AUTH_LINES.headers} })
       return r.status === 200 ? { status: r.status, email: r.data.email } : { status: r.status }
     },
     async socialAuth (provider: string, code: string, redirectUri: string) {
@@ -188,7 +195,7 @@ export function driver (baseUrl: string) {
       return { status: r.status, token: r.status === 200 && 'token' in r.data ? r.data.token : undefined }
     },
     async restUser (token: string) {
-      const r = await api.restSocialAuthGetUser({ headers: { Authorization: \`Token \${token}\` } })
+      const r = await api.restSocialAuthGetUser({ ${TOKEN_AUTH_LINES.headers} })
       return r.status === 200 ? { status: r.status, email: r.data.email ?? undefined } : { status: r.status }
     },
     async syncanoLogin (instance: string, backend: string, apiKey: string, accessToken: string) {
@@ -243,6 +250,11 @@ function demoTenant (peer: Awaited<ReturnType<typeof startSocialPeer>>): Record<
     [site, { type: site, allowPrivateNetwork: true, clientId: SOCIAL_APP.clientId, clientSecret: SOCIAL_APP.clientSecret, endpoints: endpoints(site) }]))
   return doc
 }
+
+t.test('README documents the lines the generated clients need', async (t) => {
+  const readme = readFileSync('README.md', 'utf8')
+  for (const line of DOCUMENTED_LINES) t.ok(readme.includes(line), `README.md shows \`${line}\``)
+})
 
 t.test('clients from three generators compile and complete every dialect\'s flow', async (t) => {
   const smtp = await startSmtpPeer()
