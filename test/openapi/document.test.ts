@@ -48,6 +48,12 @@ for (const file of ['tenants/demo.json', 'tenants/examples/acme.yaml']) {
       for (const req of op.security ?? []) {
         for (const scheme of Object.keys(req)) t.ok(doc.components.securitySchemes[scheme], `${where}: security scheme ${scheme} is defined`)
       }
+      const types = Object.keys(requestBodyOf(doc, op)?.content ?? {})
+      if (types.length > 1) {
+        // orval sends a $ref body by its first media type, with that Content-Type; an inline union would go out as JSON without one.
+        t.match(op.requestBody, { $ref: /^#\/components\/requestBodies\// }, `${where}: a body of several media types is a named request body`)
+        t.equal(types[0], 'application/json', `${where}: JSON is its first media type`)
+      }
     }
     // Capture answers errors with HTTP 200 and a stat/code body: its 200 lists both shapes.
     const authNative = doc.paths['/oauth/auth_native'].post
