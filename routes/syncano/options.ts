@@ -25,5 +25,5 @@ const GENERATED_AUTH = `With @hey-api/openapi-ts one callback fills both keys: \
 /** OpenAPI security schemes this dialect's routes name in `security`. */
 export const securitySchemes = {
   SyncanoApiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY', description: `An API key of the instance named in the path. ${GENERATED_AUTH}` },
-  SyncanoUserKey: { type: 'apiKey', in: 'header', name: 'X-USER-KEY', description: `The \`user_key\` a social login returned. ${GENERATED_AUTH}` }
+  SyncanoUserKey: { type: 'apiKey', in: 'header', name: 'X-USER-KEY', description: 'The `user_key` a social login returned (sent with the API key; see SyncanoApiKey for generated clients).' }
 }
