@@ -5,7 +5,7 @@
 // completes real flows against the running server and the local peers: a magic link login and `me` with `Token`
 // auth, a rest-social-auth login and `/user`, a Syncano social login and user details with the API key, Capture
 // auth_native (a typed 310 with prereg_fields), register_native_traditional with the tenant's form fields and the
-// traditional sign-in, and oauth-confirm init.
+// traditional sign-in, /entity with the bearer access token, and oauth-confirm init.
 import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -106,6 +106,10 @@ export function driver (baseUrl: string) {
       if (data.stat === 'ok') return { stat: data.stat, email: data.capture_user.email, isNew: data.is_new }
       return { stat: data.stat, code: data.code }
     },
+    async captureEntity (accessToken: string) {
+      const { data } = await api.POST('/entity', { body: { type_name: 'user' }, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: \`Bearer \${accessToken}\` } })
+      return data?.stat === 'ok' ? { stat: data.stat, email: data.result.email } : { stat: data?.stat }
+    },
     async oauthInit (provider: string, language: string) {
       const { data, response } = await api.POST('/oauth/init', { body: { provider, language } })
       return { status: response.status, state: data?.state, url: data?.url }
@@ -165,6 +169,10 @@ export function driver (baseUrl: string) {
       if (data.stat === 'ok') return { stat: data.stat, email: data.capture_user.email, isNew: data.is_new }
       return { stat: data.stat, code: data.code }
     },
+    async captureEntity (accessToken: string) {
+      const { data } = await sdk.captureEntity({ client, body: { type_name: 'user' }, auth: () => accessToken })
+      return data?.stat === 'ok' ? { stat: data.stat, email: data.result.email } : { stat: data?.stat }
+    },
     async oauthInit (provider: string, language: string) {
       const { data, response } = await sdk.oauthConfirmInit({ client, body: { provider, language } })
       return { status: response.status, state: data?.state, url: data?.url }
@@ -220,6 +228,10 @@ export function driver (baseUrl: string) {
       const { data } = await api.captureAuthNativeTraditional(args)
       if (data.stat === 'ok') return { stat: data.stat, email: data.capture_user.email, isNew: data.is_new }
       return { stat: data.stat, code: data.code }
+    },
+    async captureEntity (accessToken: string) {
+      const { data } = await api.captureEntity({ type_name: 'user' }, { headers: { Authorization: \`Bearer \${accessToken}\` } })
+      return data.stat === 'ok' ? { stat: data.stat, email: data.result.email } : { stat: data.stat }
     },
     async oauthInit (provider: string, language: string) {
       const r = await api.oauthConfirmInit({ provider, language })
@@ -329,6 +341,9 @@ t.test('clients from three generators compile and complete every dialect\'s flow
       t.match(reg, { stat: 'ok', email: regEmail, displayName: `${gen} user`, accessToken: /\S{20,}/ })
       t.match(await sdk.captureSignIn({ ...flow, signInEmailAddress: regEmail, currentPassword: 'correct horse battery' }), { stat: 'ok', email: regEmail, isNew: false })
       t.match(await sdk.captureSignIn({ ...flow, signInEmailAddress: regEmail, currentPassword: 'wrong password!' }), { stat: 'error', code: 210 })
+      // /entity with the access token: CaptureAccessToken is a standard bearer scheme (hey-api fills it from \`auth\`).
+      t.same(await sdk.captureEntity(reg.accessToken), { stat: 'ok', email: regEmail })
+      t.match(await sdk.captureEntity('not-a-token'), { stat: 'error' })
 
       // rest-social-auth: the app's code exchanged (the same GitHub account Capture registered), then /user.
       const social1 = await sdk.socialAuth('github', social.codeFor('github', { userKey: `${user}-gh`, clientId: SOCIAL_APP.clientId, redirectUri: REDIRECT }), REDIRECT)
