@@ -122,5 +122,27 @@ export function publishOpenApi (raw: Json, ctx: PublishContext): Json {
     for (const m of METHODS) if (item[m] && !item[m].description) item[m].description = describeOperation(doc, item[m])
   }
   hoistNamed(doc)
+  shareRequestBodies(doc)
   return doc
+}
+
+/** A body accepted in several media types becomes a named request body (`#/components/requestBodies/<Operation>Request`)
+ *  with `application/json` first. orval types and sends a `$ref` request body by its first media type (with that
+ *  Content-Type); an inline body of several media types would become a union sent as JSON with no Content-Type (415).
+ *  openapi-typescript and @hey-api/openapi-ts read either form the same way. */
+function shareRequestBodies (doc: Json): void {
+  const bodies: Record<string, Json> = {}
+  for (const item of Object.values<Json>(doc.paths ?? {})) {
+    for (const m of METHODS) {
+      const op = item[m]
+      const body = op?.requestBody
+      if (!body?.content || Object.keys(body.content).length < 2 || !op.operationId) continue
+      const types = Object.keys(body.content).sort((a, b) => Number(b === 'application/json') - Number(a === 'application/json'))
+      const name = `${op.operationId[0].toUpperCase()}${op.operationId.slice(1)}Request`
+      if (bodies[name]) throw new Error(`OpenAPI: two request bodies are named ${name}`)
+      bodies[name] = { ...body, content: Object.fromEntries(types.map((t) => [t, body.content[t]])) }
+      op.requestBody = { $ref: `#/components/requestBodies/${name}` }
+    }
+  }
+  if (Object.keys(bodies).length) doc.components.requestBodies = Object.fromEntries(Object.entries(bodies).sort(([a], [b]) => a.localeCompare(b)))
 }

@@ -1,6 +1,7 @@
 // Tenant options of the by-link dialect (seed 001): `dialects["by-link"]`.
 import { Type, type Static } from '@sinclair/typebox'
 import { UrlTemplate } from '../../plugins/tenant/strings.ts'
+import { tokenAuthScheme } from '../../plugins/token-auth-scheme.ts'
 
 export const ByLinkOptionsSchema = Type.Object({
   linkUrl: UrlTemplate(['token'], { description: 'Link mailed to the user; `{token}` is replaced by the magic-link token.' }),
@@ -12,5 +13,5 @@ export type ByLinkOptions = Static<typeof ByLinkOptionsSchema>
 
 /** OpenAPI security schemes this dialect's routes name in `security`. */
 export const securitySchemes = {
-  TokenAuth: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'The word `Token`, a space, then the token a login returned: `Authorization: Token <token>`.' }
+  TokenAuth: tokenAuthScheme
 }

@@ -53,6 +53,31 @@ function addFormFields (schema: Json, candidates: NamedForm[], alwaysRequired: s
   for (const p of Object.values<Json>(schema.properties)) delete p['x-form-field']
 }
 
+/** Replaces a body's "any other field is a string" schema by words: beside optional properties, orval's
+ *  `[key: string]: string` index signature does not compile under strict tsc. The form fields the tenant configures
+ *  are listed as properties (addFormFields); other fields are still read as strings. */
+function dropFieldIndex (schema: Json): void {
+  if (!schema?.additionalProperties || typeof schema.additionalProperties !== 'object') return
+  delete schema.additionalProperties
+  schema.description = `${schema.description ? `${schema.description} ` : ''}Fields of the named form travel beside these arguments (the tenant's forms are listed as properties); every field is read as a string.`
+}
+
+/** Several answers sharing one `stat` as one object schema: the members' common required members (`stat`, `code`,
+ *  `error`, …; a member whose schemas differ, such as each `code` const, keeps only its type), narrowed by anyOf.
+ *  openapi-typescript accepts a discriminator mapping only to an object schema, and the common members stay
+ *  readable on the union without narrowing it first. */
+function envelopeGroup (title: string, stat: string, members: Json[]): Json {
+  const common = (members[0].required ?? []).filter((k: string) => members.every((m) => m.required?.includes(k) && m.properties?.[k]))
+  const properties: Record<string, Json> = {}
+  for (const key of common) {
+    const shapes = members.map((m) => m.properties[key])
+    const same = shapes.every((x) => JSON.stringify(x) === JSON.stringify(shapes[0]))
+    properties[key] = same ? shapes[0] : { type: shapes[0].type }
+  }
+  properties.stat = { type: 'string', enum: [stat] }
+  return { title, description: `Every \`stat: "${stat}"\` answer, told apart by \`code\`.`, type: 'object', properties, required: [...new Set(['stat', ...common])], anyOf: members }
+}
+
 /** A union of `stat` envelopes (anyOf of objects with a `stat` const) as oneOf success | error groups with a discriminator. */
 function discriminateByStat (schema: Json, errorGroupTitle: string): Json {
   const branches: Json[] | undefined = schema?.anyOf
@@ -63,7 +88,7 @@ function discriminateByStat (schema: Json, errorGroupTitle: string): Json {
   for (const b of branches) groups.set(statOf(b)!, [...(groups.get(statOf(b)!) ?? []), b])
   const mapping: Record<string, string> = {}
   const oneOf = [...groups].map(([stat, members]) => {
-    const s = members.length === 1 ? members[0] : { title: errorGroupTitle, description: `Every \`stat: "${stat}"\` answer, told apart by \`code\`.`, anyOf: members }
+    const s = members.length === 1 ? members[0] : envelopeGroup(errorGroupTitle, stat, members)
     mapping[stat] = `#/components/schemas/${s.title}`
     return s
   })
@@ -77,8 +102,9 @@ export function publishCapture (doc: Json, tenant: TenantDocument): void {
     for (const op of Object.values<Json>(item)) {
       if (!op?.tags?.includes('capture')) continue
       const kind = KINDS[op.operationId]
-      if (kind) {
-        for (const media of Object.values<Json>(op.requestBody?.content ?? {})) addFormFields(media.schema, all.filter(kind.pick), kind.alwaysRequired)
+      for (const media of Object.values<Json>(op.requestBody?.content ?? {})) {
+        if (kind) addFormFields(media.schema, all.filter(kind.pick), kind.alwaysRequired)
+        dropFieldIndex(media.schema)
       }
       const ok = op.responses?.['200']?.content?.['application/json']
       // The group of error answers is named per set of answers: the login calls share one, update_profile_native has its own.

@@ -22,9 +22,9 @@ export const CallbackParams = Type.Object({
 export type CallbackParamsType = Static<typeof CallbackParams>
 
 export const CallbackQuery = Type.Object({
-  code: Type.Optional(SafeString({ description: 'Authorization code from the provider.' })),
-  state: Type.Optional(SafeString({ maxLength: 256, description: 'The state `/oauth/init` returned.' })),
-  error: Type.Optional(SafeString({ maxLength: 256, description: 'Set by the provider when the user refused or the request failed.' })),
+  code: Type.Optional(SafeString({ description: 'Authorization code from the provider.', examples: ['4/0AX4XfWh7Lk2pQ'] })),
+  state: Type.Optional(SafeString({ maxLength: 256, description: 'The state `/oauth/init` returned.', examples: ['9f86d081884c7d659a2feaa0c55ad015'] })),
+  error: Type.Optional(SafeString({ maxLength: 256, description: 'Set by the provider when the user refused or the request failed.', examples: ['access_denied'] })),
   error_description: Type.Optional(SafeString({ description: 'Provider\'s explanation of `error` (ignored).' }))
 })
 export type CallbackQueryType = Static<typeof CallbackQuery>

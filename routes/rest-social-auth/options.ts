@@ -1,6 +1,7 @@
 // Tenant options of the rest-social-auth dialect (seed 000): `dialects["rest-social-auth"]`.
 import { Type, type Static } from '@sinclair/typebox'
 import { Url } from '../../plugins/tenant/strings.ts'
+import { tokenAuthScheme } from '../../plugins/token-auth-scheme.ts'
 
 export const RestSocialAuthOptionsSchema = Type.Object({
   tokenTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued `Token`s; null or absent: until logout (DRF authtoken behaviour).' })),
@@ -21,5 +22,5 @@ export function normalisedUrl (s: string): string | null {
 
 /** OpenAPI security schemes this dialect's routes name in `security`. */
 export const securitySchemes = {
-  TokenAuth: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'The word `Token`, a space, then the token a login returned: `Authorization: Token <token>`.' }
+  TokenAuth: tokenAuthScheme
 }

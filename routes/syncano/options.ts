@@ -18,8 +18,12 @@ export const sections = {
   instances: Type.Array(InstanceSchema, { default: [], description: 'Syncano instances and their API keys.' })
 }
 
+/** The auth line of generated clients (README "Generating a client"; test/openapi/generators.test.ts uses it). */
+export const SYNCANO_AUTH_LINE = "auth: (scheme) => (scheme.name === 'X-USER-KEY' ? userKey : apiKey)"
+const GENERATED_AUTH = `With @hey-api/openapi-ts one callback fills both keys: \`${SYNCANO_AUTH_LINE}\`; with openapi-fetch or orval pass \`headers: { 'X-API-KEY': apiKey, 'X-USER-KEY': userKey }\`.`
+
 /** OpenAPI security schemes this dialect's routes name in `security`. */
 export const securitySchemes = {
-  SyncanoApiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY', description: 'An API key of the instance named in the path.' },
-  SyncanoUserKey: { type: 'apiKey', in: 'header', name: 'X-USER-KEY', description: 'The `user_key` a social login returned.' }
+  SyncanoApiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY', description: `An API key of the instance named in the path. ${GENERATED_AUTH}` },
+  SyncanoUserKey: { type: 'apiKey', in: 'header', name: 'X-USER-KEY', description: 'The `user_key` a social login returned (sent with the API key; see SyncanoApiKey for generated clients).' }
 }

@@ -3,6 +3,7 @@ import t from 'tap'
 import { openTokenRow } from '../../plugins/identity/tokens.ts'
 import { verifySession } from '../../plugins/identity/index.ts'
 import { build, postJson } from '../helpers/build.ts'
+import { requestBodyOf } from '../helpers/openapi.ts'
 import {
   buildWith, callbackUrl, client, CONFIRM, confirmTenant, count, ERROR_URL, jsonInit, publicUrl, roundTrip, signIn, startPeers, STATE
 } from './helpers.ts'
@@ -306,7 +307,7 @@ t.test('OpenAPI: operations and bare 400s', async (t) => {
   const init = doc.paths['/oauth/init'].post
   t.equal(init.operationId, 'oauthConfirmInit')
   t.same(init.tags, ['oauth-confirm'])
-  t.same(Object.keys(init.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded'])
+  t.same(Object.keys(requestBodyOf(doc, init).content).sort(), ['application/json', 'application/x-www-form-urlencoded'])
   t.same(init.responses['400'], { description: 'Unknown provider or language, or a malformed body (empty body).' }, '400 with no content')
   // Named schemas are published as components.
   const schemaOf = (s: any) => s.$ref ? doc.components.schemas[s.$ref.split('/').pop()] : s

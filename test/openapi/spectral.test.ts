@@ -18,6 +18,20 @@ const EXAMPLE_ENV = {
   ACME_WEB_SECRET: 'w', ACME_SOCIAL_LOGIN_API_KEY: 'apikey-0123456789abcdef', ACME_SYNCANO_KEY: 'syncano-0123456789'
 }
 
+/** True when `node`, or a component it references (at any depth), carries an `example` or `examples`. */
+function hasExample (doc: any, node: unknown, seen = new Set<string>()): boolean {
+  if (Array.isArray(node)) return node.some((n) => hasExample(doc, n, seen))
+  if (!node || typeof node !== 'object') return false
+  const o = node as Record<string, unknown>
+  if ('example' in o || 'examples' in o) return true
+  if (typeof o.$ref === 'string' && !seen.has(o.$ref)) {
+    seen.add(o.$ref)
+    const [, , section, name] = o.$ref.split('/')
+    if (hasExample(doc, doc.components[section][name], seen)) return true
+  }
+  return Object.values(o).some((v) => hasExample(doc, v, seen))
+}
+
 for (const file of ['tenants/demo.json', 'tenants/examples/acme.yaml']) {
   t.test(`${file}: Spectral reports nothing`, async (t) => {
     const { config, errors } = await loadTenantFile(file, EXAMPLE_ENV)
@@ -25,6 +39,12 @@ for (const file of ['tenants/demo.json', 'tenants/examples/acme.yaml']) {
     const doc: any = await tenantOpenApi(config, 'https://id.example.com', VERSION)
     t.notMatch(JSON.stringify(doc), /"x-vst-/, 'no internal keys are published')
     t.ok(Object.keys(doc.components.schemas).length > 10, 'named component schemas')
+    for (const [p, item] of Object.entries<any>(doc.paths)) {
+      for (const [m, op] of Object.entries<any>(item)) {
+        t.ok(op.description, `${m.toUpperCase()} ${p} has a description`)
+        t.ok(hasExample(doc, op), `${m.toUpperCase()} ${p} has an example (request, parameter or response)`)
+      }
+    }
     const dir = path.join('test', 'artifacts', uniqueName('spectral'))
     mkdirSync(dir, { recursive: true })
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
