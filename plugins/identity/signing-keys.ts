@@ -106,6 +106,21 @@ export async function retireSigningKey (db: Executor, tenantId: string, kid: str
   return info(await db.updateTable('signing_keys').set({ retired_at: sql`now()` }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow())
 }
 
+/**
+ * Re-seals every stored private key (all tenants) with the current VESTIBULE_SECRET_KEY, after a rotation of that
+ * key: signing keys live until retired, far longer than any other sealed value, so the old key can go only after this.
+ */
+export async function resealSigningKeys (db: Executor): Promise<number> {
+  const ring = secretKeys()
+  let n = 0
+  for (const row of await db.selectFrom('signing_keys').select(['id', 'tenant_id', 'kid', 'private_sealed']).where('retired_at', 'is', null).execute()) {
+    const context = sealContext(row.tenant_id, row.kid)
+    await db.updateTable('signing_keys').set({ private_sealed: ring.seal(ring.open(row.private_sealed, context), context) }).where('id', '=', row.id).execute()
+    n++
+  }
+  return n
+}
+
 /** Every key of a tenant, newest first. */
 export async function listSigningKeys (db: Executor, tenantId: string): Promise<SigningKeyInfo[]> {
   const all = await db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').execute()

@@ -26,7 +26,11 @@ export default async function accountRoutes (app: FastifyInstance, shared: Share
       tags: TAGS,
       summary: 'The tenant\'s public signing keys (JWKS) that verify the tokens `/oauth/login` returns',
       description: `The key that signs first, then rotated keys that still verify. Cacheable for ${JWKS_MAX_AGE} seconds; refetch on an unknown \`kid\`.`,
-      response: { 200: Jwks, 500: BareError('`Internal Server Error` (text/plain).') }
+      response: {
+        200: Jwks,
+        429: ReasonPhrase('`Too Many Requests`: over the tenant-wide rate limit; see Retry-After.'),
+        500: ReasonPhrase('`Internal Server Error`.')
+      }
     }
   }, async (_req, reply) => {
     const jwks = await tenant.identity.jwks(alg)

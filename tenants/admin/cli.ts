@@ -6,10 +6,11 @@
 //   secrets generate-key
 //   secrets reseal
 //   signing-keys list|rotate|retire --tenant <id> [--alg ES256|RS256] [<kid>]
+//   signing-keys reseal
 import { parseArgs } from 'node:util'
 import { createDatabase, migrateToLatest } from '../../db/index.ts'
 import { generateKey, keyringFromEnv } from '../../plugins/secrets.ts'
-import { JWT_ALGORITHMS, listSigningKeys, recordEvent, retireSigningKey, rotateSigningKey, SigningKeyError, type JwtAlgorithm } from '../../plugins/identity/index.ts'
+import { JWT_ALGORITHMS, listSigningKeys, recordEvent, resealSigningKeys, retireSigningKey, rotateSigningKey, SigningKeyError, type JwtAlgorithm } from '../../plugins/identity/index.ts'
 import { resealAll } from '../db-store.ts'
 import { AdminTokenInputError, createAdminToken, listAdminTokens, revokeAdminToken, SCOPES } from './tokens.ts'
 
@@ -22,6 +23,7 @@ const USAGE = `usage: npm run admin -- <command>
   signing-keys list --tenant <id>                   a tenant's JWT signing keys (kid, alg, state)
   signing-keys rotate --tenant <id> [--alg ES256|RS256]   a new key signs; the old one still verifies
   signing-keys retire --tenant <id> <kid>           a rotated key stops verifying (its tokens are refused)
+  signing-keys reseal                               re-encrypt every tenant's signing keys with VESTIBULE_SECRET_KEY
 scopes: ${SCOPES.join(', ')}
 database: DATABASE_URL, or the embedded PGlite under DATA_DIR (default .data)`
 
@@ -67,6 +69,9 @@ try {
     const ring = keyringFromEnv()
     const r = await withDb((db) => resealAll(db, ring))
     console.log(`re-sealed ${r.tenants} tenant(s) and ${r.versions} version(s) with key ${ring.current!.id}; keys in VESTIBULE_OLD_SECRET_KEYS are no longer needed`)
+  } else if (group === 'signing-keys' && command === 'reseal') {
+    const n = await withDb((db) => resealSigningKeys(db))
+    console.log(`re-sealed ${n} signing key(s) with VESTIBULE_SECRET_KEY; for them, VESTIBULE_OLD_SECRET_KEYS is no longer needed`)
   } else if (group === 'signing-keys' && ['list', 'rotate', 'retire'].includes(command)) {
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { tenant: { type: 'string' }, alg: { type: 'string' } } })
     const tenant = values.tenant

@@ -1,16 +1,22 @@
 // oauth-confirm tokens are JWTs signed with per-tenant keys: an app verifies them with the tenant's JWKS URL only;
 // keys rotate (old tokens still verify) and retire (old tokens die); every token dies with its session; tenants
 // never accept each other's tokens; forged, downgraded and tampered tokens are refused.
-import { createHmac } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import { createHmac, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import t from 'tap'
 import { ALL, call, keyring, token } from '../admin/helpers.ts'
-import { build, type Built } from '../helpers/build.ts'
+import { createKeyRing } from '../../plugins/crypto.ts'
+import { build, TEST_DATABASE_URL, type Built } from '../helpers/build.ts'
 import { client, type Client, confirmTenant, CONFIRM_URL, ERROR_URL, publicUrl, signIn, startPeers } from './helpers.ts'
 
 const peers = await startPeers()
 t.teardown(() => peers.close())
 
+const run = promisify(execFile)
 const JWT = /^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
 async function setup (t: { teardown (fn: () => unknown): void }, acme: Record<string, unknown> = {}, beta: Record<string, unknown> = {}): Promise<{ b: Built, c: Client, admin: string }> {
@@ -261,4 +267,40 @@ t.test('the OpenAPI document lists the JWKS, the Bearer routes and their scheme'
   t.same(doc.paths['/account']?.get?.security, [{ OAuthConfirmBearer: [] }])
   t.same(doc.paths['/oauth/logout']?.post?.security, [{ OAuthConfirmBearer: [] }])
   t.match(doc.components.securitySchemes.OAuthConfirmBearer, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+})
+
+t.test('the CLI lists, rotates, retires and re-seals signing keys', async (t) => {
+  const { b, c } = await setup(t)
+  const env = { ...process.env, DATABASE_URL: `${TEST_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${b.schema}`)}` }
+  const cli = (args: string[], extra: Record<string, string> = {}) => run('npx', ['tsx', 'tenants/admin/cli.ts', 'signing-keys', ...args], { env: { ...env, ...extra } })
+  const old = (await signIn(c, peers, 'github', 'alice')).body.token
+  const oldKid = String(decodeProtectedHeader(old).kid)
+
+  t.match((await cli(['list', '--tenant', 'acme'])).stdout, new RegExp(`^${oldKid}\\tES256\\tcurrent\\t`, 'm'))
+  const rotated = await cli(['rotate', '--tenant', 'acme', '--alg', 'RS256'])
+  const newKid = /RS256 key ([A-Za-z0-9_-]{43}) signs now/.exec(rotated.stdout)?.[1]
+  t.ok(newKid, rotated.stdout)
+  t.match(rotated.stdout, `${oldKid} still verifies`)
+  const fresh = (await signIn(c, peers, 'github', 'bob')).body.token
+  t.same(decodeProtectedHeader(fresh), { alg: 'RS256', kid: newKid, typ: 'JWT' })
+  t.equal((await account(c, old)).status, 200)
+
+  await t.rejects(cli(['retire', '--tenant', 'acme', newKid!]), { stderr: /is the current key.*rotate first/ } as any)
+  await t.rejects(cli(['retire', '--tenant', 'acme', 'nope']), { stderr: /has no signing key "nope"/ } as any)
+  await t.rejects(cli(['rotate', '--tenant', 'acme', '--alg', 'HS256']), { stderr: /--alg must be ES256 or RS256/ } as any)
+  await t.rejects(cli(['rotate']), { stderr: /--tenant <id>/ } as any)
+  t.match((await cli(['retire', '--tenant', 'acme', oldKid])).stdout, 'retired')
+  t.equal((await account(c, old)).status, 401, 'the retired key\'s token is refused')
+  t.equal((await account(c, fresh)).status, 200)
+
+  // After a rotation of VESTIBULE_SECRET_KEY, reseal moves the live signing keys to the new key.
+  const before = await b.app.db.db.selectFrom('signing_keys').select(['kid', 'private_sealed']).where('tenant_id', '=', 'acme').where('kid', '=', newKid!).executeTakeFirstOrThrow()
+  const currentKey = process.env.VESTIBULE_SECRET_KEY || readFileSync(path.join(process.env.DATA_DIR || '.data', 'secret.key'), 'utf8').trim()
+  const next = randomBytes(32).toString('base64')
+  t.match((await cli(['reseal'], { VESTIBULE_SECRET_KEY: next, VESTIBULE_OLD_SECRET_KEYS: currentKey })).stdout, /re-sealed 1 signing key/)
+  const after = await b.app.db.db.selectFrom('signing_keys').select(['private_sealed']).where('tenant_id', '=', 'acme').where('kid', '=', newKid!).executeTakeFirstOrThrow()
+  t.not(after.private_sealed, before.private_sealed)
+  const opened = JSON.parse(createKeyRing(Buffer.from(next, 'base64')).open(after.private_sealed, `signing-key:acme:${newKid}`))
+  t.equal(opened.kty, 'RSA', 'the new key alone opens it')
+  t.throws(() => createKeyRing(Buffer.from(next, 'base64')).open(after.private_sealed, `signing-key:beta:${newKid}`), 'bound to its tenant')
 })
