@@ -304,3 +304,21 @@ t.test('the CLI lists, rotates, retires and re-seals signing keys', async (t) =>
   t.equal(opened.kty, 'RSA', 'the new key alone opens it')
   t.throws(() => createKeyRing(Buffer.from(next, 'base64')).open(after.private_sealed, `signing-key:beta:${newKid}`), 'bound to its tenant')
 })
+
+t.test('a tenant\'s first key: made once under concurrent first uses; a beta-only admin token cannot touch acme\'s keys', async (t) => {
+  const { b, c } = await setup(t)
+  const firsts = await Promise.all([
+    ...Array.from({ length: 4 }, () => c.call(`${publicUrl('acme')}/.well-known/jwks.json`).then((r) => r.json())),
+    ...['alice', 'bob', 'carol'].map((u) => signIn(c, peers, 'github', u).then((r) => ({ keys: [{ kid: decodeProtectedHeader(r.body.token).kid }] })))
+  ])
+  const kids = new Set(firsts.map((j) => j.keys[0].kid))
+  t.equal(kids.size, 1, 'every first use saw the same key')
+  const rows = await b.app.db.db.selectFrom('signing_keys').select('kid').where('tenant_id', '=', 'acme').execute()
+  t.equal(rows.length, 1, 'one key stored')
+
+  const betaOnly = await token(b, ['tenants:read', 'tenants:write'], 'beta')
+  t.equal((await call(b, betaOnly, 'POST', '/tenants/acme/signing-keys/rotate', {})).status, 404)
+  t.equal((await call(b, betaOnly, 'GET', '/tenants/acme/signing-keys')).status, 404)
+  t.equal((await call(b, betaOnly, 'POST', '/tenants/beta/signing-keys/rotate', {})).status, 200)
+  t.equal((await b.app.db.db.selectFrom('signing_keys').select('kid').where('tenant_id', '=', 'acme').execute()).length, 1, 'acme untouched')
+})
