@@ -10,7 +10,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, genera
 import t from 'tap'
 import { ALL, call, keyring, token } from '../admin/helpers.ts'
 import { createKeyRing } from '../../plugins/crypto.ts'
-import { build, TEST_DATABASE_URL, type Built } from '../helpers/build.ts'
+import { build, TEST_DATABASE_URL, type Built, type Engine } from '../helpers/build.ts'
 import { client, type Client, confirmTenant, CONFIRM_URL, ERROR_URL, publicUrl, signIn, startPeers } from './helpers.ts'
 
 const peers = await startPeers()
@@ -19,9 +19,10 @@ t.teardown(() => peers.close())
 const run = promisify(execFile)
 const JWT = /^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
-async function setup (t: { teardown (fn: () => unknown): void }, acme: Record<string, unknown> = {}, beta: Record<string, unknown> = {}): Promise<{ b: Built, c: Client, admin: string }> {
+async function setup (t: { teardown (fn: () => unknown): void }, acme: Record<string, unknown> = {}, beta: Record<string, unknown> = {}, engine: Engine = 'postgres'): Promise<{ b: Built, c: Client, admin: string }> {
   const base = { confirmUrl: CONFIRM_URL, errorUrl: ERROR_URL }
   const b = await build(t, {
+    engine,
     tenants: [confirmTenant('acme', peers, { ...base, ...acme }), confirmTenant('beta', peers, { ...base, ...beta })],
     adminApi: { keyring: keyring() }
   })
@@ -321,4 +322,20 @@ t.test('a tenant\'s first key: made once under concurrent first uses; a beta-onl
   t.equal((await call(b, betaOnly, 'GET', '/tenants/acme/signing-keys')).status, 404)
   t.equal((await call(b, betaOnly, 'POST', '/tenants/beta/signing-keys/rotate', {})).status, 200)
   t.equal((await b.app.db.db.selectFrom('signing_keys').select('kid').where('tenant_id', '=', 'acme').execute()).length, 1, 'acme untouched')
+})
+
+t.test('on PGlite too: sign, verify with the JWKS, rotate, retire, revoke', async (t) => {
+  const { b, c, admin } = await setup(t, { sessionTtlSeconds: 600 }, {}, 'pglite')
+  const old = (await signIn(c, peers, 'github', 'alice')).body.token
+  await appVerifier(b, 'acme')(old)
+  t.equal((await account(c, old)).status, 200)
+  const rotated = await call(b, admin, 'POST', '/tenants/acme/signing-keys/rotate', {})
+  t.equal(rotated.status, 200)
+  const fresh = (await signIn(c, peers, 'github', 'bob')).body.token
+  t.equal(decodeProtectedHeader(fresh).kid, rotated.body.current.kid)
+  t.equal((await account(c, old)).status, 200)
+  t.equal((await call(b, admin, 'POST', `/tenants/acme/signing-keys/${rotated.body.previous.kid}/retire`)).status, 200)
+  t.equal((await account(c, old)).status, 401)
+  t.equal((await c.call(`${publicUrl('acme')}/oauth/logout`, { method: 'POST', headers: { authorization: `Bearer ${fresh}` } })).status, 204)
+  t.equal((await account(c, fresh)).status, 401)
 })
