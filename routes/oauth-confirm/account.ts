@@ -6,7 +6,7 @@ import { DialectError } from '../../plugins/errors.ts'
 import type { VerifiedSession } from '../../plugins/identity/index.ts'
 import { account, SESSION_KIND } from './login.ts'
 import { AccountReply, BareError, Jwks, ReasonPhrase } from './schemas.ts'
-import { JWKS_ROUTE, sendStatus, TAGS, type Shared } from './shared.ts'
+import { ACCOUNT_ROUTE, JWKS_ROUTE, LOGOUT_ROUTE, sendStatus, TAGS, type Shared } from './shared.ts'
 
 const SECURITY = [{ OAuthConfirmBearer: [] }]
 /** How long apps and caches may keep the JWKS. A rotated key is published the moment it signs (apps refetch on an
@@ -46,7 +46,7 @@ export default async function accountRoutes (app: FastifyInstance, shared: Share
   }
   const who = (req: FastifyRequest) => authenticated.get(req)!
 
-  app.get('/account', {
+  app.get(ACCOUNT_ROUTE, {
     onRequest: bearer,
     schema: {
       operationId: 'oauthConfirmAccount',
@@ -62,7 +62,7 @@ export default async function accountRoutes (app: FastifyInstance, shared: Share
     return { account: account(user, { provider, language: user.locale ?? tenant.defaultLocale, isNew: false }), people: {}, patterns: {} }
   })
 
-  app.post('/oauth/logout', {
+  app.post(LOGOUT_ROUTE, {
     onRequest: bearer,
     schema: {
       operationId: 'oauthConfirmLogout',

@@ -11,6 +11,8 @@ export const CALLBACK_ROUTE = '/oauth/callback/from/:provider'
 export const LOGIN_ROUTE = '/oauth/login'
 export const INIT_ROUTE = '/oauth/init'
 export const JWKS_ROUTE = '/.well-known/jwks.json'
+export const ACCOUNT_ROUTE = '/account'
+export const LOGOUT_ROUTE = '/oauth/logout'
 
 /** Express's `res.sendStatus(code)`: the reason phrase as a text/plain body (freesewing's failures). */
 export function sendStatus (code: number): Answer {
