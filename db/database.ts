@@ -138,6 +138,18 @@ export interface TenantHostsTable {
   tenant_id: string
 }
 
+export interface SigningKeysTable {
+  id: Generated<string>
+  tenant_id: string
+  kid: string
+  alg: string // ES256 | RS256
+  public_jwk: ColumnType<Record<string, unknown>, string, string>
+  private_sealed: string
+  created_at: Generated<Date>
+  rotated_at: NullableTimestamp // a newer key signs; this one still verifies
+  retired_at: NullableTimestamp // no longer verifies
+}
+
 export interface Database {
   users: UsersTable
   identities: IdentitiesTable
@@ -149,6 +161,7 @@ export interface Database {
   tenant_configs: TenantConfigsTable
   tenant_config_versions: TenantConfigVersionsTable
   tenant_hosts: TenantHostsTable
+  signing_keys: SigningKeysTable
 }
 
 export type User = Selectable<UsersTable>
@@ -159,3 +172,4 @@ export type Session = Selectable<SessionsTable>
 export type OneTimeToken = Selectable<OneTimeTokensTable>
 export type OutboxRow = Selectable<EmailOutboxTable>
 export type AdminToken = Selectable<AdminTokensTable>
+export type SigningKey = Selectable<SigningKeysTable>

@@ -52,6 +52,13 @@ export async function revokeSession (db: Executor, tenantId: string, token: stri
     .returning(['id', 'user_id', 'kind', 'client_id']).executeTakeFirst()
 }
 
+/** Revokes one session by its id (a signed token names its session, not a secret to hash). */
+export async function revokeSessionById (db: Executor, tenantId: string, sessionId: string): Promise<Pick<Session, 'id' | 'user_id' | 'kind' | 'client_id'> | undefined> {
+  return db.updateTable('sessions').set({ revoked_at: sql`now()` })
+    .where('tenant_id', '=', tenantId).where('id', '=', sessionId).where('revoked_at', 'is', null)
+    .returning(['id', 'user_id', 'kind', 'client_id']).executeTakeFirst()
+}
+
 /** Revokes everything a source (e.g. a replayed authorization code) issued; the revoked sessions' users. */
 export async function revokeSessionsBySource (db: Executor, tenantId: string, source: string): Promise<Array<{ user_id: string }>> {
   return db.updateTable('sessions').set({ revoked_at: sql`now()` })

@@ -26,6 +26,18 @@ export const SQL = {
     from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
     where s.tenant_id = $1 and s.token_hash = $2 and s.kind = any($3::text[]) and s.revoked_at is null
       and (s.expires_at is null or s.expires_at > now())`),
+  /**
+   * A signed session token (JWT) in one round trip: $1 tenant, $2 the header's kid, $3 the jti (the session's
+   * token hash), $4 kinds (text[]). One row when the key exists and is not retired (its alg and public JWK),
+   * with the live session and its user joined in, or nulls there when the session is dead.
+   */
+  verifySessionJwt: named('vst_verify_session_jwt', `select k.alg as k_alg, k.public_jwk as k_jwk, v.* from signing_keys k
+    left join lateral (select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
+        s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
+      from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
+      where s.tenant_id = $1 and s.token_hash = $3 and s.kind = any($4::text[]) and s.revoked_at is null
+        and (s.expires_at is null or s.expires_at > now())) v on true
+    where k.tenant_id = $1 and k.kid = $2 and k.retired_at is null`),
   /** $1 tenant, $2 purpose, $3 token hash: consume once. */
   consumeToken: named('vst_consume_token', `update one_time_tokens set consumed_at = now()
     where tenant_id = $1 and purpose = $2 and token_hash = $3 and consumed_at is null and expires_at > now()

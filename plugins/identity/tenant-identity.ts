@@ -12,10 +12,11 @@ import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, isUniqueViolation, transactionWithRaceRetry, type Executor } from './executor.ts'
 import {
-  issueSession, revokeSession, revokeSessionsBySource, revokeUserSessions, verifySession,
+  issueSession, revokeSession, revokeSessionById, revokeSessionsBySource, revokeUserSessions, verifySession,
   type IssueSessionInput, type SessionKind, type VerifiedSession
 } from './sessions.ts'
 import { rows, SQL } from './statements.ts'
+import { issueSignedSession, publicJwks, verifySignedSession, type JwtAlgorithm, type SignedSessionOptions } from './signing-keys.ts'
 import { attachIdentity, resolveSocialLogin, type AttachOutcome, type LinkingRule } from './social.ts'
 import { consumeOneTimeToken, createOneTimeToken, peekOneTimeToken, type ConsumeResult, type CreateTokenInput, type TokenPurpose } from './tokens.ts'
 import {
@@ -343,6 +344,36 @@ export class TenantIdentity {
   async verifySession (kinds: readonly SessionKind[], token: string): Promise<VerifiedSession | undefined> {
     const v = await verifySession(this.#db, this.tenantId, kinds, token)
     return v?.user.disabled_at ? undefined : v
+  }
+
+  /**
+   * Issues a session as a JWT signed with the tenant's current key (created on first use; plugins/identity/signing-keys.ts):
+   * `jti` names the session, so the token dies with it. Refused for a blocked account, like issueSession.
+   */
+  async issueSignedSession (input: SessionSpec & { userId: string }, jwt: SignedSessionOptions): Promise<{ token: string }> {
+    const row = await this.#db.selectFrom('users').select(['disabled_at', 'uuid']).where('tenant_id', '=', this.tenantId).where('id', '=', input.userId).executeTakeFirst()
+    if (!row) throw new Error('issueSignedSession: no such user')
+    if (row.disabled_at) throw new AccountDisabledError(input.userId)
+    return { token: (await issueSignedSession(this.#db, { ...input, tenantId: this.tenantId }, row, jwt)).token }
+  }
+
+  /** A signed session token's live session with its user and claims; undefined for anything else (see verifySignedSession). */
+  verifySignedSession (kinds: readonly SessionKind[], token: string, opts: { issuer: string, audience?: string | string[] }): ReturnType<typeof verifySignedSession> {
+    return verifySignedSession(this.#db, this.tenantId, kinds, token, opts)
+  }
+
+  /** The tenant's public signing keys (a key is created on first use, with `alg`). */
+  jwks (alg?: JwtAlgorithm): ReturnType<typeof publicJwks> {
+    return publicJwks(this.#db, this.tenantId, alg)
+  }
+
+  /** Revokes one session by id (a sign-out with a signed token); recorded like revokeSession. */
+  revokeSessionById (sessionId: string): Promise<boolean> {
+    return inTransaction(this.#db, async (trx) => {
+      const revoked = await revokeSessionById(trx, this.tenantId, sessionId)
+      if (revoked) await recordEvent(trx, this.tenantId, 'session-revoked', revoked.user_id, { session: revoked.id, kind: revoked.kind }, { client: revoked.client_id })
+      return revoked !== undefined
+    })
   }
 
   /** Revokes one token (a sign-out, a rotated refresh token); the event names the session, never the token. */

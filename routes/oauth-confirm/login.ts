@@ -9,7 +9,7 @@ import { LOGIN_ROUTE, sendStatus, TAGS, type Shared } from './shared.ts'
 import { type AccountType, LoginBody, LoginReply, ReasonPhrase } from './schemas.ts'
 import { CONFIRMATION_PURPOSE, Throttled, type ConfirmationData } from './sign-in.ts'
 
-const SESSION_KIND = 'oauth-confirm'
+export const SESSION_KIND = 'oauth-confirm'
 /** The shape of our confirmations (and validations): anything else is malformed, 400 before any lookup. */
 const SEED_TOKEN = /^[0-9a-f]{32}$/
 
@@ -46,7 +46,10 @@ export default async function loginRoutes (fastify: FastifyInstance, shared: Sha
       if (expected === undefined ? validation !== undefined : validation === undefined || !safeEqual(hashToken(validation), expected)) return null
       const user = row.user_id === null ? undefined : await tx.getUser(row.user_id)
       if (!user) return null
-      const { token } = await tx.issueSession({ userId: user.id, kind: SESSION_KIND, ttlSeconds: sessionTtl, source })
+      // freesewing's getToken signs {_id, handle, aud, iss}; ours adds sub, iat, exp and jti (the session: revocable).
+      const { token } = await tx.issueSignedSession({ userId: user.id, kind: SESSION_KIND, ttlSeconds: sessionTtl, source }, {
+        ...shared.jwt, claims: { _id: user.uuid, handle: user.uuid, provider: data.provider }
+      })
       return { user, token, data: row.data as unknown as ConfirmationData }
     })
     if (!result.ok) {
@@ -61,7 +64,7 @@ export default async function loginRoutes (fastify: FastifyInstance, shared: Sha
 }
 
 /** freesewing's `user.account()` (src/models/user.js) with defaults for what Vestibule does not store, plus Vestibule's own fields. */
-function account (user: User, data: ConfirmationData): AccountType {
+export function account (user: User, data: Pick<ConfirmationData, 'provider' | 'language' | 'isNew'>): AccountType {
   const created = new Date(user.created_at).toISOString()
   const picture = user.photo ?? ''
   return {

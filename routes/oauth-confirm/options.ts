@@ -16,7 +16,16 @@ export const OAuthConfirmOptionsSchema = Type.Object({
   languages: Type.Optional(Type.Array(Type.String({ minLength: 2 }), { description: 'Accepted `language` codes; default: the tenant locales and their primary subtags.' })),
   stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 600, description: 'Lifetime of an init state.' }),
   confirmationTtlSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 300, description: 'Lifetime of a confirmation.' }),
-  sessionTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued tokens; null or absent: until revoked.' })),
+  sessionTtlSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()], { description: 'Lifetime of issued tokens (the JWT\'s `exp` and its session\'s expiry); null or absent: no `exp`, valid until its session is revoked.' })),
+  jwt: Type.Optional(Type.Object({
+    audience: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 512 }), Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 16 })], {
+      description: 'The token\'s `aud` (freesewing: `freesewing.org`); checked on every authenticated request. Absent: no `aud`.'
+    })),
+    algorithm: Type.Union([Type.Literal('ES256'), Type.Literal('RS256')], {
+      default: 'ES256',
+      description: 'Algorithm of the tenant\'s signing key when it is created on first use (an existing key keeps its own; a rotation keeps the old key\'s unless told otherwise). Both verify with jsonwebtoken, passport-jwt and jose.'
+    })
+  }, { additionalProperties: false, default: {}, description: 'The login token is a JWT signed with the tenant\'s key (public keys at `/.well-known/jwks.json`); see docs/oauth-confirm.md.' })),
   bindStateToBrowser: Type.Boolean({
     default: false,
     description: 'Against login CSRF: /oauth/init sets a short-lived HttpOnly, SameSite=Lax cookie (scoped to the callback path) and the callback refuses a state that comes back without it (`invalid_state`). Works only when the browser keeps that cookie: a frontend on Vestibule\'s own origin, or on the same site calling init with `credentials: "include"` and the tenant\'s `cors.credentials` on. See docs/oauth-confirm.md before turning it on.'
@@ -24,5 +33,7 @@ export const OAuthConfirmOptionsSchema = Type.Object({
 }, { additionalProperties: false, description: '/oauth/init → provider → /oauth/callback/from/:provider → frontend confirmation → /oauth/login.' })
 export type OAuthConfirmOptions = Static<typeof OAuthConfirmOptionsSchema>
 
-/** OpenAPI security schemes this dialect's routes name in `security` (none: its routes are public steps of the flow). */
-export const securitySchemes = {}
+/** OpenAPI security schemes this dialect's routes name in `security`: the JWT `/oauth/login` returns. */
+export const securitySchemes = {
+  OAuthConfirmBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The `token` of `/oauth/login`: `Authorization: Bearer <jwt>`, as freesewing.org sends it.' }
+}

@@ -2,13 +2,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { clientIpKey } from '../../plugins/client-ip.ts'
 import { installEnvelope, type Answer, type Envelope } from '../../plugins/errors.ts'
+import accountRoutes from './account.ts'
 import loginRoutes from './login.ts'
 import type { OAuthConfirmOptions } from './options.ts'
-import { CALLBACK_ROUTE, fillTemplate, LOGIN_ROUTE, sendStatus, type CallbackError, type Shared } from './shared.ts'
+import { ACCOUNT_ROUTE, CALLBACK_ROUTE, fillTemplate, JWKS_ROUTE, LOGIN_ROUTE, LOGOUT_ROUTE, sendStatus, type CallbackError, type Shared } from './shared.ts'
 import signInRoutes from './sign-in.ts'
 
-/** The bare status of init; on login, the status with its reason phrase as text/plain (Express's sendStatus). */
-const status = (req: FastifyRequest, code: number): Answer => req.routeOptions.url === LOGIN_ROUTE ? sendStatus(code) : { status: code }
+const REASON_PHRASE_ROUTES = new Set([LOGIN_ROUTE, JWKS_ROUTE, ACCOUNT_ROUTE, LOGOUT_ROUTE])
+/** The bare status of init; on login and the token routes, the status with its reason phrase as text/plain (Express's sendStatus). */
+const status = (req: FastifyRequest, code: number): Answer => REASON_PHRASE_ROUTES.has(req.routeOptions.url ?? '') ? sendStatus(code) : { status: code }
 
 export default async function oauthConfirm (app: FastifyInstance, opts: OAuthConfirmOptions): Promise<void> {
   const tenant = app.tenant
@@ -48,9 +50,11 @@ export default async function oauthConfirm (app: FastifyInstance, opts: OAuthCon
   const limit = tenant.rateLimits.login
   const throttle = limit ? app.limitHook('oauth-confirm:ip', limit, (req) => clientIpKey(req.ip)) : undefined
 
-  const shared: Shared = { opts, confirmUrl, signupUrl, callbackFailure, throttle }
+  const jwt: Shared['jwt'] = { issuer: tenant.publicUrl, alg: opts.jwt?.algorithm ?? 'ES256', ...(opts.jwt?.audience !== undefined ? { audience: opts.jwt.audience } : {}) }
+  const shared: Shared = { opts, confirmUrl, signupUrl, callbackFailure, throttle, jwt }
   await app.register(signInRoutes, shared)
   await app.register(loginRoutes, shared)
+  await app.register(accountRoutes, shared)
 }
 
 function checkOptions (opts: OAuthConfirmOptions): { confirmUrl: string, signupUrl: string, errorUrl: string | undefined } {

@@ -73,8 +73,31 @@ export type AccountType = Static<typeof Account>
 export const LoginReply = Type.Object({
   account: Account,
   people: Type.Object({}, { additionalProperties: false, description: 'Always `{}`: Vestibule keeps no people (freesewing\'s measurement sets).' }),
-  token: Type.String({ description: 'Opaque bearer token (session kind `oauth-confirm`), stored hashed; lives `sessionTtlSeconds` or until revoked.' }),
+  token: Type.String({ description: 'A JWT (ES256 or RS256) signed with the tenant\'s key, verifiable with the public keys at `/.well-known/jwks.json`: `iss` the tenant\'s public URL, `sub`, `_id` and `handle` the account UUID, `aud` when configured, `iat`, `exp` after `sessionTtlSeconds` (none when null), `jti` its session. Send it as `Authorization: Bearer <token>`; it dies with its session (logout, block, erase, revocation).' }),
   signup: Type.Boolean({ description: 'True when this sign-in created the account (freesewing.org then shows its welcome page).' })
 }, {
   title: 'OAuthConfirmSession'
 })
+
+/** A public key of the tenant's JWKS (RFC 7517): EC P-256 (`crv`, `x`, `y`) or RSA (`n`, `e`). */
+export const Jwk = Type.Object({
+  kty: Type.String({ description: '`EC` or `RSA`.' }),
+  kid: Type.String({ description: 'The key id in the token header: the key\'s RFC 7638 thumbprint.' }),
+  alg: Type.String({ description: '`ES256` or `RS256`.' }),
+  use: Type.String({ description: 'Always `sig`.' }),
+  crv: Type.Optional(Type.String()),
+  x: Type.Optional(Type.String()),
+  y: Type.Optional(Type.String()),
+  n: Type.Optional(Type.String()),
+  e: Type.Optional(Type.String())
+}, { title: 'OAuthConfirmJwk' })
+
+export const Jwks = Type.Object({
+  keys: Type.Array(Jwk, { description: 'The signing key first, then rotated keys that still verify (until retired).' })
+}, { title: 'OAuthConfirmJwks' })
+
+export const AccountReply = Type.Object({
+  account: Account,
+  people: Type.Object({}, { additionalProperties: false, description: 'Always `{}`.' }),
+  patterns: Type.Object({}, { additionalProperties: false, description: 'Always `{}`: Vestibule keeps no patterns.' })
+}, { title: 'OAuthConfirmAccountReply' })

@@ -3,11 +3,16 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyRequest } from 'fastify'
 import type { Answer } from '../../plugins/errors.ts'
+import type { JwtAlgorithm } from '../../plugins/identity/index.ts'
 import type { OAuthConfirmOptions } from './options.ts'
 
 export const TAGS = ['oauth-confirm']
 export const CALLBACK_ROUTE = '/oauth/callback/from/:provider'
 export const LOGIN_ROUTE = '/oauth/login'
+export const INIT_ROUTE = '/oauth/init'
+export const JWKS_ROUTE = '/.well-known/jwks.json'
+export const ACCOUNT_ROUTE = '/account'
+export const LOGOUT_ROUTE = '/oauth/logout'
 
 /** Express's `res.sendStatus(code)`: the reason phrase as a text/plain body (freesewing's failures). */
 export function sendStatus (code: number): Answer {
@@ -35,6 +40,8 @@ export interface Shared {
   signupUrl: string
   /** The answer of a failed callback: errorUrl with the code, or the seed's bare status. */
   callbackFailure: (code: CallbackError) => Answer
+  /** How tokens are signed and checked: `iss` (the tenant's public URL), `aud` when configured, the key algorithm. */
+  jwt: { issuer: string, audience?: string | string[], alg: JwtAlgorithm }
   /** The login limiter (tenant `rateLimits.login`), or undefined. */
   throttle: ((req: FastifyRequest) => Promise<void>) | undefined
 }

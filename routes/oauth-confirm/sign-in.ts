@@ -7,7 +7,7 @@ import { DialectError, ProviderFailureError } from '../../plugins/errors.ts'
 import { authorizationFlow } from '../../plugins/providers/flow.ts'
 import type { OAuth2Provider } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
-import { CALLBACK_ROUTE, defaultLanguages, fillTemplate, TAGS, type Shared } from './shared.ts'
+import { CALLBACK_ROUTE, defaultLanguages, fillTemplate, INIT_ROUTE, TAGS, type Shared } from './shared.ts'
 import { BareError, CallbackParams, CallbackQuery, InitBody, InitReply } from './schemas.ts'
 
 // Purposes of our own, so a state or confirmation minted by another dialect can never be consumed here (nor ours there).
@@ -50,7 +50,7 @@ export default async function signInRoutes (fastify: FastifyInstance, shared: Sh
     return p?.protocol === 'oauth2' ? p : undefined
   }
 
-  app.post('/oauth/init', {
+  app.post(INIT_ROUTE, {
     onRequest: throttle,
     schema: {
       operationId: 'oauthConfirmInit',

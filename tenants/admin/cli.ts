@@ -5,9 +5,12 @@
 //   token revoke <id>
 //   secrets generate-key
 //   secrets reseal
+//   signing-keys list|rotate|retire --tenant <id> [--alg ES256|RS256] [<kid>]
+//   signing-keys reseal
 import { parseArgs } from 'node:util'
 import { createDatabase, migrateToLatest } from '../../db/index.ts'
 import { generateKey, keyringFromEnv } from '../../plugins/secrets.ts'
+import { JWT_ALGORITHMS, listSigningKeys, recordEvent, resealSigningKeys, retireSigningKey, rotateSigningKey, SigningKeyError, type JwtAlgorithm } from '../../plugins/identity/index.ts'
 import { resealAll } from '../db-store.ts'
 import { AdminTokenInputError, createAdminToken, listAdminTokens, revokeAdminToken, SCOPES } from './tokens.ts'
 
@@ -17,6 +20,10 @@ const USAGE = `usage: npm run admin -- <command>
   token revoke <id>
   secrets generate-key     print a new VESTIBULE_SECRET_KEY
   secrets reseal           re-encrypt stored tenants' secrets with VESTIBULE_SECRET_KEY (after a rotation)
+  signing-keys list --tenant <id>                   a tenant's JWT signing keys (kid, alg, state)
+  signing-keys rotate --tenant <id> [--alg ES256|RS256]   a new key signs; the old one still verifies
+  signing-keys retire --tenant <id> <kid>           a rotated key stops verifying (its tokens are refused)
+  signing-keys reseal                               re-encrypt every tenant's signing keys with VESTIBULE_SECRET_KEY
 scopes: ${SCOPES.join(', ')}
 database: DATABASE_URL, or the embedded PGlite under DATA_DIR (default .data)`
 
@@ -62,6 +69,39 @@ try {
     const ring = keyringFromEnv()
     const r = await withDb((db) => resealAll(db, ring))
     console.log(`re-sealed ${r.tenants} tenant(s) and ${r.versions} version(s) with key ${ring.current!.id}; keys in VESTIBULE_OLD_SECRET_KEYS are no longer needed`)
+  } else if (group === 'signing-keys' && command === 'reseal') {
+    const n = await withDb((db) => resealSigningKeys(db))
+    console.log(`re-sealed ${n} signing key(s) with VESTIBULE_SECRET_KEY; for them, VESTIBULE_OLD_SECRET_KEYS is no longer needed`)
+  } else if (group === 'signing-keys' && ['list', 'rotate', 'retire'].includes(command)) {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { tenant: { type: 'string' }, alg: { type: 'string' } } })
+    const tenant = values.tenant
+    if (!tenant || !/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(tenant)) fail(`usage: npm run admin -- signing-keys ${command} --tenant <id>${command === 'retire' ? ' <kid>' : ''}`)
+    if (values.alg !== undefined && !(JWT_ALGORITHMS as readonly string[]).includes(values.alg)) fail(`--alg must be ${JWT_ALGORITHMS.join(' or ')}`)
+    if (command === 'list') {
+      const keys = await withDb((db) => listSigningKeys(db, tenant))
+      console.log(['kid', 'alg', 'state', 'created', 'rotated', 'retired'].join('\t'))
+      for (const k of keys) console.log([k.kid, k.alg, k.state, when(k.createdAt), when(k.rotatedAt), when(k.retiredAt)].join('\t'))
+    } else if (command === 'rotate') {
+      const r = await withDb((db) => db.transaction().execute(async (tx) => {
+        const rotated = await rotateSigningKey(tx, tenant, values.alg as JwtAlgorithm | undefined)
+        await recordEvent(tx, tenant, 'signing-key-rotated', null, { by: 'cli', kid: rotated.current.kid, previous: rotated.previous?.kid ?? null })
+        return rotated
+      }))
+      console.log(`tenant ${tenant}: ${r.current.alg} key ${r.current.kid} signs now${r.previous ? `; ${r.previous.kid} still verifies until retired` : ''}`)
+    } else {
+      const kid = positionals[0]
+      if (!kid) fail('usage: npm run admin -- signing-keys retire --tenant <id> <kid>')
+      try {
+        await withDb((db) => db.transaction().execute(async (tx) => {
+          await retireSigningKey(tx, tenant, kid)
+          await recordEvent(tx, tenant, 'signing-key-retired', null, { by: 'cli', kid })
+        }))
+      } catch (err) {
+        if (err instanceof SigningKeyError) fail(err.message)
+        throw err
+      }
+      console.log(`tenant ${tenant}: key ${kid} retired; tokens it signed are refused`)
+    }
   } else {
     fail(USAGE)
   }

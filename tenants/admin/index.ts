@@ -14,6 +14,7 @@ import { TenantStore, type OutsideTenants } from '../db-store.ts'
 import { hostOf, type TenantRouter } from '../router.ts'
 import { installAdminAuth } from './auth.ts'
 import clientRoutes from './client-routes.ts'
+import keyRoutes from './key-routes.ts'
 import type { AdminContext } from './context.ts'
 import { installAdminErrors } from './errors.ts'
 import eventContext from '../../plugins/events/context.ts'
@@ -93,7 +94,8 @@ export default async function adminApi (app: FastifyInstance, opts: AdminApiOpti
           { name: 'tenants', description: 'Stored tenants, their versions and rollback' },
           { name: 'clients', description: 'API clients, client secrets and API keys of stored tenants' },
           { name: 'users', description: 'Accounts of one tenant' },
-          { name: 'events', description: 'Audit events of one tenant' }
+          { name: 'events', description: 'Audit events of one tenant' },
+          { name: 'signing-keys', description: 'JWT signing keys of one tenant (oauth-confirm tokens): rotation and retirement' }
         ]
       }
     })
@@ -106,5 +108,6 @@ export default async function adminApi (app: FastifyInstance, opts: AdminApiOpti
     await admin.register(tenantRoutes, ctx)
     await admin.register(clientRoutes, ctx)
     await admin.register(userRoutes, ctx)
+    await admin.register(keyRoutes, ctx)
   }, { prefix: ADMIN_PREFIX })
 }

@@ -62,7 +62,7 @@ for (const file of ['tenants/demo.json', 'tenants/examples/acme.yaml']) {
     const social = doc.paths['/social-auth'].post
     t.same(Object.keys(requestBodyOf(doc, social).content).sort(), ['application/json', 'application/x-www-form-urlencoded'], 'rest-social-auth takes JSON and form')
     t.ok(social.responses['400'], 'rest-social-auth documents its 400 body')
-    t.same(Object.keys(doc.components.securitySchemes).sort(), ['CaptureAccessToken', 'CaptureClientCredentials', 'SyncanoApiKey', 'SyncanoUserKey', 'TokenAuth'])
+    t.same(Object.keys(doc.components.securitySchemes).sort(), ['CaptureAccessToken', 'CaptureClientCredentials', 'OAuthConfirmBearer', 'SyncanoApiKey', 'SyncanoUserKey', 'TokenAuth'])
     t.match(doc.servers, [{ url: /^https?:\/\// }])
   })
 }

@@ -4,6 +4,7 @@
 // every table of the test schema contains none of the values that would redeem them.
 import t from 'tap'
 import { sql } from 'kysely'
+import { secretKeys } from '../../plugins/crypto.ts'
 import { openTokenRow } from '../../plugins/identity/tokens.ts'
 import { build, postJson } from '../helpers/build.ts'
 import { startSmtpPeer } from '../peers/smtp-peer.ts'
@@ -53,6 +54,12 @@ t.test('a dump of every table holds no redeemable secret', async (t) => {
   keep('oauth-confirm github state', (await c.init('github', 'en')).state)
   const { location } = await roundTrip(c, peers, 'github', 'alice', 'en')
   keep('oauth-confirm confirmation', CONFIRM.exec(location)?.[1])
+  // A login: its JWT is not stored (its session is named by a hash), and the tenant's signing key is sealed.
+  const second = await roundTrip(c, peers, 'github', 'alice', 'en')
+  const jwtLogin = await c.login(CONFIRM.exec(second.location)![1])
+  t.equal(jwtLogin.status, 200)
+  keep('oauth-confirm JWT', jwtLogin.json().token)
+  keep('oauth-confirm JWT signature', String(jwtLogin.json().token).split('.')[2])
 
   // Capture Social Login through the OAuth1 peer: one request token left pending, one round trip to a token.
   const start = await c.call(at(`/social/twitter/start?token_url=${encodeURIComponent(TOKEN_URL)}`))
@@ -81,6 +88,10 @@ t.test('a dump of every table holds no redeemable secret', async (t) => {
     }
   }
   t.ok(counts.codeVerifier >= 2 && counts.nonce >= 1 && counts.oauth1Secret >= 1, `flows left verifiers, a nonce and a request-token secret: ${JSON.stringify(counts)}`)
+  const signingKey = await db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', 'acme').executeTakeFirstOrThrow()
+  const privateJwk = JSON.parse(secretKeys().open(signingKey.private_sealed, `signing-key:acme:${signingKey.kid}`))
+  t.equal(typeof privateJwk.d, 'string', 'the sealed key opens with the app\'s key ring')
+  keep('JWT signing key (private part)', privateJwk.d)
   t.ok(secrets.length >= 12, `${secrets.length} secrets to look for`)
 
   const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = ${built.schema} and table_type = 'BASE TABLE'`.execute(db)
