@@ -8,7 +8,7 @@ import { preparedStatement as named } from '../../db/prepared.ts'
 import type { Executor } from './executor.ts'
 
 /** Every column of users, for callers that hand the whole row on (drf's auth(), Capture's entity). */
-export const USER_COLUMNS = 'id, uuid, tenant_id, email, email_verified, username, given_name, family_name, display_name, photo, locale, referral_code, password_hash, attributes, created_at, updated_at, disabled_at'
+export const USER_COLUMNS = 'id, uuid, tenant_id, email, email_verified, username, given_name, family_name, display_name, photo, locale, referral_code, referred_by_id, password_hash, attributes, created_at, updated_at, disabled_at'
 const userColumns = (alias: string) => USER_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ')
 export const TOKEN_COLUMNS = 'id, tenant_id, purpose, token_hash, user_id, data, email, created_at, expires_at, consumed_at'
 export const SESSION_COLUMNS = 'id, tenant_id, user_id, kind, token_hash, client_id, source, created_at, expires_at, revoked_at'
