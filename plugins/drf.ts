@@ -138,6 +138,15 @@ export function validateFields (fields: FieldSpec[], body: unknown): Validated {
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, values }
 }
 
+/** The body names no provider (django-rest-social-auth's `if not provider_name`: absent, null or ""). Both social
+ *  dialects answer it before their serializer runs, each with its upstream's bare 400. */
+export function providerMissing (body: unknown): boolean {
+  if (body === undefined || body === null) return true
+  if (typeof body !== 'object' || Array.isArray(body)) return false
+  const p = (body as Record<string, unknown>).provider
+  return p === undefined || p === null || p === ''
+}
+
 /** Missing-field errors for `names`, in field-list order; null when all are present. */
 export function requireFields (fields: FieldSpec[], values: Record<string, string | undefined>, names: string[]): FieldErrors | null {
   const errors: FieldErrors = {}

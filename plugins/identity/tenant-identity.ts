@@ -29,7 +29,7 @@ export interface TenantIdentityOptions {
 }
 
 /** What a magic-link login hands back of the account (what by-link's login answer shows). */
-export type MagicLinkUser = Pick<User, 'id' | 'email' | 'given_name' | 'family_name'>
+export type MagicLinkUser = Pick<User, 'id' | 'username' | 'email' | 'given_name' | 'family_name'>
 
 /** A session to issue when an action signs someone in. */
 export type SessionSpec = Omit<IssueSessionInput, 'tenantId' | 'userId'>

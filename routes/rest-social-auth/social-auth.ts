@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { hashToken, safeEqual } from '../../plugins/crypto.ts'
-import { MSG, requireFields } from '../../plugins/drf.ts'
+import { MSG, providerMissing, requireFields } from '../../plugins/drf.ts'
 import { DialectError, ProviderFailureError, unwrapProvider } from '../../plugins/errors.ts'
 import type { NormalizedProfile, OAuth1Provider, OAuth2Provider, OAuth2Tokens } from '../../plugins/providers/types.ts'
 import { JSON_AND_FORM } from '../../plugins/schemas.ts'
@@ -24,14 +24,6 @@ export const E = {
   emailInUse: { email: 'email_already_in_use' },
   invalidReferralCode: 'Invalid referral code.',
   unavailable: { detail: 'The authentication provider is unavailable. Try again later.' }
-}
-
-/** The body names no provider (upstream `if not input_data.get("provider")`: absent, null or ""). */
-export function providerMissing (body: unknown): boolean {
-  if (body === undefined || body === null) return true
-  if (typeof body !== 'object' || Array.isArray(body)) return false
-  const p = (body as Record<string, unknown>).provider
-  return p === undefined || p === null || p === ''
 }
 
 const refuse = (body: unknown) => new DialectError({ status: 400, body })
