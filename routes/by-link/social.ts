@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { DETAIL, MSG, providerMissing, tokenAuth } from '../../plugins/drf.ts'
 import { DialectError, unwrapProvider } from '../../plugins/errors.ts'
-import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import { DRF_BODIES } from '../../plugins/schemas.ts'
 import type { ByLinkOptions } from './options.ts'
 import { COMMON_ERRORS, Detail, LoginResponse, ProviderParams, SocialBody, SocialErrors, SocialPathBody, serializeUser, Unauthorized, Unavailable } from './schemas.ts'
 
@@ -71,7 +71,7 @@ export default async function socialRoutes (app: FastifyInstance, opts: ByLinkOp
       operationId: 'byLinkSocialLogin',
       tags: ['by-link'],
       summary: 'Sign in or sign up with an OAuth2 provider\'s authorization code',
-      consumes: JSON_AND_FORM,
+      consumes: DRF_BODIES,
       body: SocialBody,
       response: socialResponses
     }
@@ -86,7 +86,7 @@ export default async function socialRoutes (app: FastifyInstance, opts: ByLinkOp
       operationId: 'byLinkSocialLoginWithProvider',
       tags: ['by-link'],
       summary: 'Same as social/login/, with the provider in the URL',
-      consumes: JSON_AND_FORM,
+      consumes: DRF_BODIES,
       params: ProviderParams,
       body: SocialPathBody,
       response: socialResponses

@@ -5,7 +5,7 @@ import { hashToken, safeEqual } from '../../plugins/crypto.ts'
 import { MSG, providerMissing, requireFields } from '../../plugins/drf.ts'
 import { DialectError, ProviderFailureError, unwrapProvider } from '../../plugins/errors.ts'
 import type { NormalizedProfile, OAuth1Provider, OAuth2Provider, OAuth2Tokens } from '../../plugins/providers/types.ts'
-import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import { DRF_BODIES } from '../../plugins/schemas.ts'
 import { normalisedUrl, type RestSocialAuthOptions } from './options.ts'
 import { OAuth1Step1Response, SOCIAL_FIELDS, SocialAuthBody, SocialAuthErrors, TokenResponse, Unavailable, UnsupportedMedia } from './schemas.ts'
 
@@ -60,7 +60,7 @@ export default async function socialAuthRoutes (app: FastifyInstance, opts: Rest
       tags: ['rest-social-auth'],
       summary: 'Register or log in with a social provider (OAuth1 step 1, OAuth1 step 2, or OAuth2 code)',
       description: 'OAuth1 providers (twitter): step 1 `{provider, redirect_uri}` returns a request token; step 2 `{provider, oauth_token, oauth_token_secret, oauth_verifier}` logs in. OAuth2 providers: `{provider, code, redirect_uri}`. `email` is used when the provider gives none; `referral_code` is stored on first registration.',
-      consumes: JSON_AND_FORM,
+      consumes: DRF_BODIES,
       body: SocialAuthBody,
       response: {
         200: Type.Union([TokenResponse, OAuth1Step1Response], { description: '`{token, is_new}` on login/registration; `{oauth_token, oauth_token_secret, oauth_callback_confirmed}` for OAuth1 step 1.' }),

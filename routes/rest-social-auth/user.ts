@@ -4,7 +4,7 @@ import type { User } from '../../db/index.ts'
 import { auth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
 import { ReferralRefusedError, type UserFields } from '../../plugins/identity/index.ts'
-import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import { DRF_BODIES } from '../../plugins/schemas.ts'
 import type { RestSocialAuthOptions } from './options.ts'
 import { Forbidden, LogoutResponse, Unauthorized, UnsupportedMedia, UserResponse, UserUpdateBody, UserUpdateErrors } from './schemas.ts'
 
@@ -44,7 +44,7 @@ export default async function userRoutes (app: FastifyInstance, opts: RestSocial
       tags: TAGS,
       summary: 'Update the authenticated user (referred_by_code, email, first_name, last_name)',
       security: SECURITY,
-      consumes: JSON_AND_FORM,
+      consumes: DRF_BODIES,
       body: UserUpdateBody,
       response: { 200: UserResponse, 400: UserUpdateErrors, 401: Unauthorized, 403: Forbidden, 413: UnsupportedMedia, 415: UnsupportedMedia }
     }

@@ -324,7 +324,7 @@ t.test('every route is in the tenant OpenAPI document with its schemas', async (
   })
   const link = d.paths['/v1/auth/by-link/link/'].post
   t.same(link.tags, ['by-link'])
-  t.same(Object.keys(link.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded'])
+  t.same(Object.keys(link.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'])
   t.same(Object.keys(link.responses).sort(), ['200', '400', '413', '415', '429'])
   t.same(Object.keys(d.paths['/v1/auth/social/login/'].post.responses).sort(), ['200', '400', '401', '404', '413', '415', '503'])
   t.same(d.paths['/v1/auth/me/'].get.security, [{ TokenAuth: [] }])

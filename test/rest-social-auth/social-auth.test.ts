@@ -265,7 +265,7 @@ t.test('every route is in the tenant OpenAPI document with its schemas', async (
   const sa = doc.paths['/social-auth'].post
   t.equal(sa.operationId, 'restSocialAuthSocialAuth')
   t.same(sa.tags, ['rest-social-auth'])
-  t.same(Object.keys(sa.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded'])
+  t.same(Object.keys(sa.requestBody.content).sort(), ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'])
   t.same(Object.keys(sa.requestBody.content['application/json'].schema.properties), ['provider', 'code', 'redirect_uri', 'oauth_token', 'oauth_token_secret', 'oauth_verifier', 'email', 'referral_code'])
   t.ok(sa.responses['400'] && sa.responses['503'] && sa.responses['415'])
   t.equal(doc.paths['/user'].get.operationId, 'restSocialAuthGetUser')
