@@ -51,7 +51,7 @@ export const LinkErrors = fieldErrorsSchema('DRF field errors.', [{ email: ['Ent
 export const LoginErrors = fieldErrorsSchema('DRF field errors: a missing field, an unknown `client_key`, or a token that is unknown, used, expired or from another tenant.', [
   { token: ['Invalid or expired token.'] }, { client_key: ['Invalid client key.'] }, { token: ['This field is required.'], client_key: ['This field is required.'] }
 ])
-export const SocialErrors = fieldErrorsSchema('DRF field errors, an unknown provider, an unknown client key, a redirect_uri the client does not list, or the provider\'s refusal.', [
+export const SocialErrors = fieldErrorsSchema('DRF field errors, an unknown provider, an unknown client key, a redirect_uri the client does not list, or the provider\'s refusal. No `provider` at all (body variant): the JSON string `"Provider is not specified"` instead of an object.', [
   { provider: ['Invalid provider'] }, { client_key: ['Invalid client key.'] }, { redirect_uri: ['This redirect_uri is not allowed for this client.'] },
   { non_field_errors: ['Invalid credentials.'] }, { non_field_errors: ['The provider did not give an email address.'] }, { non_field_errors: ['This email address is already used by another account.'] }
 ])
