@@ -85,10 +85,13 @@ function refuseDisabled (user: User | undefined): void {
 /** How long after joining a user may still say who referred them (baseapp_auth UserSerializer: one day). */
 export const REFERRAL_WINDOW_MS = 24 * 3600 * 1000
 
-/** updateProfile's referrer was refused; nothing was written. Reasons as baseapp's UserSerializer names them. */
-export class ReferralRefusedError extends Error {
+/** Why updateProfile refused a referrer (baseapp_auth UserSerializer.validate_referred_by_code's four cases). */
+export type ReferralRefusal = 'invalid' | 'self' | 'too-late' | 'already-referred'
+
+/** Thrown inside updateProfile's transaction to roll it back; answered as its `referral-refused` outcome. */
+class ReferralRefusedError extends Error {
   readonly code = 'VST_ERR_REFERRAL_REFUSED'
-  constructor (readonly reason: 'invalid' | 'self' | 'too-late' | 'already-referred') { super(`referral refused: ${reason}`) }
+  constructor (readonly reason: ReferralRefusal) { super(`referral refused: ${reason}`) }
 }
 
 /** What an email change through a dialect's own profile route also does (see updateProfile). */
@@ -290,7 +293,10 @@ export class TenantIdentity {
    * session of the account is revoked (a stolen token must not outlive the change) and a notice is
    * written to the old address (so its owner learns of a change they did not make), then dispatched.
    */
-  async updateProfile (userId: string, fields: UserFields, emailChange?: EmailChangeSpec, referredByCode?: string): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' }> {
+  updateProfile (userId: string, fields: UserFields, emailChange?: EmailChangeSpec): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' }>
+  /** With `referredByCode`: also records who referred the user (see #referrerFor), or refuses the whole update. */
+  updateProfile (userId: string, fields: UserFields, emailChange: EmailChangeSpec | undefined, referredByCode: string | undefined): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' } | { kind: 'referral-refused', reason: ReferralRefusal }>
+  async updateProfile (userId: string, fields: UserFields, emailChange?: EmailChangeSpec, referredByCode?: string): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' } | { kind: 'referral-refused', reason: ReferralRefusal }> {
     const outboxIds: string[] = []
     try {
       const outcome = await this.transaction(async (tx) => {
@@ -317,6 +323,7 @@ export class TenantIdentity {
       return outcome
     } catch (err) {
       if (isUniqueViolation(err)) return { kind: 'email-in-use' }
+      if (err instanceof ReferralRefusedError) return { kind: 'referral-refused', reason: err.reason }
       throw err
     }
   }

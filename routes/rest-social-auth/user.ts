@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { User } from '../../db/index.ts'
 import { auth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
-import { ReferralRefusedError, type UserFields } from '../../plugins/identity/index.ts'
+import type { UserFields } from '../../plugins/identity/index.ts'
 import { DRF_BODIES } from '../../plugins/schemas.ts'
 import type { RestSocialAuthOptions } from './options.ts'
 import { Forbidden, LogoutResponse, Unauthorized, UnsupportedMedia, UserResponse, UserUpdateBody, UserUpdateErrors } from './schemas.ts'
@@ -68,15 +68,10 @@ export default async function userRoutes (app: FastifyInstance, opts: RestSocial
       }
       emailChange = { keepSessionId: session.id, notice: (_old: string, next: string) => emailChangedNotice(app.tenant.email.from, app.tenant.id, next) }
     }
-    let updated
-    try {
-      // `referred_by_code` names who referred the user (baseapp_auth UserSerializer); `referral_code` is the
-      // user's own code, read-only (DRF ignores a read-only field sent in the body).
-      updated = await identity.updateProfile(user.id, fields, emailChange, values.referred_by_code)
-    } catch (err) {
-      if (err instanceof ReferralRefusedError) throw new DialectError({ status: 400, body: { referred_by_code: [REFERRAL_MESSAGES[err.reason]] } })
-      throw err
-    }
+    // `referred_by_code` names who referred the user (baseapp_auth UserSerializer); `referral_code` is the
+    // user's own code, read-only (DRF ignores a read-only field sent in the body).
+    const updated = await identity.updateProfile(user.id, fields, emailChange, values.referred_by_code)
+    if (updated.kind === 'referral-refused') throw new DialectError({ status: 400, body: { referred_by_code: [REFERRAL_MESSAGES[updated.reason]] } })
     if (updated.kind === 'email-in-use') throw new DialectError({ status: 400, body: { email: ['user with this email already exists.'] } })
     return serializeUser(updated.user)
   })
