@@ -80,6 +80,8 @@ t.test('magic link: mail over SMTP, login creates the user, me/ and a second log
   t.match(user, { token: /^[A-Za-z0-9_-]{43}$/, id: Number, email: 'New.User@example.test', first_name: '', last_name: '' })
   t.same(Object.keys(user).sort(), ['email', 'first_name', 'id', 'last_name', 'token', 'username'], 'the user serializer\'s fields next to token')
   t.equal(user.username, '')
+  const row = await db.selectFrom('users').select('referral_code').where('id', '=', String(user.id)).executeTakeFirstOrThrow()
+  t.match(row.referral_code, /^[0-9A-F]{16}$/, 'an account made by the one-statement magic-link login has its referral code too')
 
   const me = await api('/t/bl/v1/auth/me/', { headers: { authorization: `Token ${user.token}` } })
   t.same([me.status, await me.json()], [200, { id: user.id, username: '', email: 'New.User@example.test', first_name: '', last_name: '' }], 'the address mailed is the address that logs in')

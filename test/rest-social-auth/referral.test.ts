@@ -49,7 +49,7 @@ t.test('every user has a referral code of their own, distinct, shown by GET /use
 t.test('an unknown referral code is 400 {"referral_code": ["Invalid referral code."]} and the provider is not called', async (t) => {
   const before = peerCalls()
   const users = await db.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
-  for (const code of ['NOPE', 'ABCDEF0123456789', alice.me.referral_code + '0', '../x']) {
+  for (const code of ['18a9sdf891203', 'NOPE', 'ABCDEF0123456789', alice.me.referral_code + '0', '../x']) {
     const r = await post({ provider: 'facebook', code: fbCode('dave'), redirect_uri: REDIRECT, referral_code: code })
     t.same([r.status, await r.json()], [400, { referral_code: ['Invalid referral code.'] }], code)
   }
