@@ -17,7 +17,8 @@ export interface UsersTable {
   display_name: string | null
   photo: string | null
   locale: string | null
-  referral_code: string | null
+  referral_code: Generated<string> // the user's own code (column default: 16 random hex digits, unique per tenant)
+  referred_by_id: string | null // the user of the same tenant whose referral code was given at registration
   password_hash: string | null
   attributes: Json // dialect-specific profile attributes (capture form fields, …)
   created_at: Generated<Date>

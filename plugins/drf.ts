@@ -5,8 +5,9 @@ import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Session, User } from '../db/index.ts'
 import { registerBodyValidator } from './compilers.ts'
-import type { Answer, Envelope } from './errors.ts'
+import { DialectError, type Answer, type Envelope } from './errors.ts'
 import type { SessionKind } from './identity/index.ts'
+import { multipartBodies } from './multipart.ts'
 import type { ProviderFailure } from './providers/types.ts'
 import { SafeString } from './schemas.ts'
 
@@ -45,6 +46,7 @@ export const DETAIL = {
   loggedOut: 'Successfully logged out.',
   notFound: 'Not found.',
   jsonParse: 'JSON parse error - the body is not valid JSON.',
+  multipartParse: 'Multipart form parse error - the body is not valid multipart/form-data.',
   inactive: 'User inactive or deleted.'
 }
 
@@ -138,6 +140,15 @@ export function validateFields (fields: FieldSpec[], body: unknown): Validated {
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, values }
 }
 
+/** The body names no provider (django-rest-social-auth's `if not provider_name`: absent, null or ""). Both social
+ *  dialects answer it before their serializer runs, each with its upstream's bare 400. */
+export function providerMissing (body: unknown): boolean {
+  if (body === undefined || body === null) return true
+  if (typeof body !== 'object' || Array.isArray(body)) return false
+  const p = (body as Record<string, unknown>).provider
+  return p === undefined || p === null || p === ''
+}
+
 /** Missing-field errors for `names`, in field-list order; null when all are present. */
 export function requireFields (fields: FieldSpec[], values: Record<string, string | undefined>, names: string[]): FieldErrors | null {
   const errors: FieldErrors = {}
@@ -198,6 +209,14 @@ export function drfEnvelope (opts: DrfEnvelopeOptions): Envelope {
     accountDisabled: () => detail(403, DETAIL.inactive),
     ...(opts.notFound ? { notFound: () => detail(404, DETAIL.notFound) } : {})
   }
+}
+
+/**
+ * DRF's MultiPartParser on this scope (plugins/multipart.ts): fields as the body, files dropped; over 64 KiB is
+ * the envelope's 413, a body that is not multipart/form-data `{"detail": "Multipart form parse error - …"}` (400).
+ */
+export async function drfMultipart (app: FastifyInstance): Promise<void> {
+  await multipartBodies(app, { invalid: () => new DialectError({ status: 400, body: { detail: DETAIL.multipartParse } }) })
 }
 
 /**

@@ -10,6 +10,8 @@ export function SafeString (opts: StringOptions = {}) {
 /** Media types of routes that take both JSON and form bodies (the OpenAPI document lists both). */
 export const JSON_AND_FORM = ['application/json', 'application/x-www-form-urlencoded']
 export const FORM_ONLY = ['application/x-www-form-urlencoded']
+/** DRF's default parsers: JSON, form and multipart (JSONParser, FormParser, MultiPartParser). */
+export const DRF_BODIES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']
 
 /** True when a value (string, or strings nested in objects/arrays) contains U+0000. */
 export function hasNul (v: unknown): boolean {

@@ -8,7 +8,7 @@ import { preparedStatement as named } from '../../db/prepared.ts'
 import type { Executor } from './executor.ts'
 
 /** Every column of users, for callers that hand the whole row on (drf's auth(), Capture's entity). */
-export const USER_COLUMNS = 'id, uuid, tenant_id, email, email_verified, username, given_name, family_name, display_name, photo, locale, referral_code, password_hash, attributes, created_at, updated_at, disabled_at, email_verified_at'
+export const USER_COLUMNS = 'id, uuid, tenant_id, email, email_verified, username, given_name, family_name, display_name, photo, locale, referral_code, referred_by_id, password_hash, attributes, created_at, updated_at, disabled_at, email_verified_at'
 const userColumns = (alias: string) => USER_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ')
 export const TOKEN_COLUMNS = 'id, tenant_id, purpose, token_hash, user_id, data, email, created_at, expires_at, consumed_at'
 export const SESSION_COLUMNS = 'id, tenant_id, user_id, kind, token_hash, client_id, source, created_at, expires_at, revoked_at'
@@ -59,7 +59,7 @@ export const SQL = {
    * kind, $4 session token hash, $5 client, $6 source, $7 session ttl seconds or null; the event's
    * context: $8 dialect, $9 provider, $10 client, $11 request id, $12 client address, $13 user agent
    * (eventParams' fifth to tenth).
-   * Returns one row (id, email, given_name, family_name, is_new), or none, having written nothing, when
+   * Returns one row (id, username, email, given_name, family_name, is_new), or none, having written nothing, when
    * the link is not live or the address's holder is one the transactional path must decide: unverified
    * (it gives the address up first), disabled (refused), or stored with non-ASCII letters (lower() would
    * fold them; the exact re-check of findUserByEmail applies). A concurrent first login of the same
@@ -74,17 +74,17 @@ export const SQL = {
           and (not h.email_verified or h.disabled_at is not null or octet_length(h.email) <> char_length(h.email)))
       returning tok.email
     ), found as (
-      select u.id, u.email, u.given_name, u.family_name from users u join link on lower(u.email) = lower(link.email)
+      select u.id, u.username, u.email, u.given_name, u.family_name from users u join link on lower(u.email) = lower(link.email)
       where u.tenant_id = $1
     ), created as (
       insert into users (tenant_id, email, email_verified)
       select $1, link.email, true from link where not exists (select 1 from found)
       on conflict (tenant_id, lower(email)) where email is not null do nothing
-      returning id, email, given_name, family_name
+      returning id, username, email, given_name, family_name
     ), account as (
-      select id, email, given_name, family_name, false as is_new from found
+      select id, username, email, given_name, family_name, false as is_new from found
       union all
-      select id, email, given_name, family_name, true from created
+      select id, username, email, given_name, family_name, true from created
     ), event as (
       insert into audit_events (${EVENT_COLUMNS})
       select $1, account.id, case when account.is_new then 'register' else 'login' end, '{"method":"magic-link"}'::jsonb,
@@ -93,7 +93,7 @@ export const SQL = {
       insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
       select $1, (select id from account), $3, $4, $5, $6, now() + make_interval(secs => $7::double precision) from link
     )
-    select id, email, given_name, family_name, is_new from account`)
+    select id, username, email, given_name, family_name, is_new from account`)
 } as const
 
 export async function rows<R> (db: Executor, text: string, params: readonly unknown[]): Promise<R[]> {

@@ -20,7 +20,7 @@ import { issueSignedSession, publicJwks, verifySignedSession, type JwtAlgorithm,
 import { attachIdentity, resolveSocialLogin, type AttachOutcome, type LinkingRule } from './social.ts'
 import { consumeOneTimeToken, createOneTimeToken, peekOneTimeToken, type ConsumeResult, type CreateTokenInput, type TokenPurpose } from './tokens.ts'
 import {
-  createUser, findUserByEmail, findUserByUsername, getUser, getUserByUuid, listIdentities, recordEvent, updateUser, type UserFields
+  createUser, findUserByEmail, findUserByReferralCode, findUserByUsername, getUser, getUserByUuid, listIdentities, recordEvent, updateUser, type UserFields
 } from './users.ts'
 
 export interface TenantIdentityOptions {
@@ -30,7 +30,7 @@ export interface TenantIdentityOptions {
 }
 
 /** What a magic-link login hands back of the account (what by-link's login answer shows). */
-export type MagicLinkUser = Pick<User, 'id' | 'email' | 'given_name' | 'family_name'>
+export type MagicLinkUser = Pick<User, 'id' | 'username' | 'email' | 'given_name' | 'family_name'>
 
 /** A session to issue when an action signs someone in. */
 export type SessionSpec = Omit<IssueSessionInput, 'tenantId' | 'userId'>
@@ -81,6 +81,18 @@ export class AccountDisabledError extends Error {
 
 function refuseDisabled (user: User | undefined): void {
   if (user?.disabled_at) throw new AccountDisabledError(user.id)
+}
+
+/** How long after joining a user may still say who referred them (baseapp_auth UserSerializer: one day). */
+export const REFERRAL_WINDOW_MS = 24 * 3600 * 1000
+
+/** Why updateProfile refused a referrer (baseapp_auth UserSerializer.validate_referred_by_code's four cases). */
+export type ReferralRefusal = 'invalid' | 'self' | 'too-late' | 'already-referred'
+
+/** Thrown inside updateProfile's transaction to roll it back; answered as its `referral-refused` outcome. */
+class ReferralRefusedError extends Error {
+  readonly code = 'VST_ERR_REFERRAL_REFUSED'
+  constructor (readonly reason: ReferralRefusal) { super(`referral refused: ${reason}`) }
 }
 
 /** What an email change through a dialect's own profile route also does (see updateProfile). */
@@ -282,10 +294,14 @@ export class TenantIdentity {
    * session of the account is revoked (a stolen token must not outlive the change) and a notice is
    * written to the old address (so its owner learns of a change they did not make), then dispatched.
    */
-  async updateProfile (userId: string, fields: UserFields, emailChange?: EmailChangeSpec): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' }> {
+  updateProfile (userId: string, fields: UserFields, emailChange?: EmailChangeSpec): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' }>
+  /** With `referredByCode`: also records who referred the user (see #referrerFor), or refuses the whole update. */
+  updateProfile (userId: string, fields: UserFields, emailChange: EmailChangeSpec | undefined, referredByCode: string | undefined): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' } | { kind: 'referral-refused', reason: ReferralRefusal }>
+  async updateProfile (userId: string, fields: UserFields, emailChange?: EmailChangeSpec, referredByCode?: string): Promise<{ kind: 'updated', user: User } | { kind: 'email-in-use' } | { kind: 'referral-refused', reason: ReferralRefusal }> {
     const outboxIds: string[] = []
     try {
       const outcome = await this.transaction(async (tx) => {
+        if (referredByCode !== undefined) fields = { ...fields, referred_by_id: await tx.#referrerFor(userId, referredByCode) }
         if (fields.email) {
           const other = await tx.findUserByEmail(fields.email)
           if (other && other.id !== userId) return { kind: 'email-in-use' } as const
@@ -308,8 +324,24 @@ export class TenantIdentity {
       return outcome
     } catch (err) {
       if (isUniqueViolation(err)) return { kind: 'email-in-use' }
+      if (err instanceof ReferralRefusedError) return { kind: 'referral-refused', reason: err.reason }
       throw err
     }
+  }
+
+  /** Who referred `userId`, by the referrer's code, under baseapp's rules (baseapp_auth UserSerializer
+   *  validate_referred_by_code): a code of this tenant, not the user's own, within a day of joining, once.
+   *  The user's row is locked so two updates cannot both set it. Throws ReferralRefusedError. */
+  async #referrerFor (userId: string, code: string): Promise<string> {
+    const me = await this.#db.selectFrom('users').select(['id', 'created_at', 'referred_by_id'])
+      .where('tenant_id', '=', this.tenantId).where('id', '=', userId).forUpdate().executeTakeFirst()
+    if (!me) throw new Error('authenticated user vanished')
+    const referrer = await this.findUserByReferralCode(code)
+    if (!referrer) throw new ReferralRefusedError('invalid')
+    if (referrer.id === me.id) throw new ReferralRefusedError('self')
+    if (Date.now() - new Date(me.created_at).getTime() > REFERRAL_WINDOW_MS) throw new ReferralRefusedError('too-late')
+    if (me.referred_by_id !== null) throw new ReferralRefusedError('already-referred')
+    return referrer.id
   }
 
   /** Adds a social identity to an account the caller has authenticated (an explicit merge). */
@@ -417,6 +449,8 @@ export class TenantIdentity {
   getUserByUuid (uuid: string): Promise<User | undefined> { return getUserByUuid(this.#db, this.tenantId, uuid) }
   findUserByEmail (email: string): Promise<User | undefined> { return findUserByEmail(this.#db, this.tenantId, email) }
   findUserByUsername (username: string): Promise<User | undefined> { return findUserByUsername(this.#db, this.tenantId, username) }
+  /** The user of this tenant who owns this referral code (another tenant's code finds no one). */
+  findUserByReferralCode (code: string): Promise<User | undefined> { return findUserByReferralCode(this.#db, this.tenantId, code) }
   updateUser (id: string, fields: UserFields): Promise<User | undefined> { return updateUser(this.#db, this.tenantId, id, fields) }
   listIdentities (userId: string): Promise<Identity[]> { return listIdentities(this.#db, this.tenantId, userId) }
   /** When the account last signed in or registered, from the audit log (null when none is kept). */

@@ -42,7 +42,7 @@ export class InvalidEmailError extends Error {
 }
 
 export type UserFields = Partial<Pick<User,
-  'email' | 'email_verified' | 'username' | 'given_name' | 'family_name' | 'display_name' | 'photo' | 'locale' | 'referral_code' | 'password_hash'
+  'email' | 'email_verified' | 'username' | 'given_name' | 'family_name' | 'display_name' | 'photo' | 'locale' | 'referred_by_id' | 'password_hash'
 >> & { attributes?: Record<string, unknown> }
 
 /**
@@ -64,6 +64,13 @@ export async function findUserByUsername (db: Executor, tenantId: string, userna
     .where('tenant_id', '=', tenantId)
     .where(sql`lower(username)`, '=', username.toLowerCase())
     .executeTakeFirst()
+}
+
+/** The user of this tenant who owns `code` (codes are upper-case hex, so the code is compared upper-cased). */
+export async function findUserByReferralCode (db: Executor, tenantId: string, code: string): Promise<User | undefined> {
+  const normalized = code.trim().toUpperCase()
+  if (!/^[0-9A-F]{1,64}$/.test(normalized)) return undefined
+  return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('referral_code', '=', normalized).executeTakeFirst()
 }
 
 /** Updates a user of this tenant; `attributes` are merged into the stored ones. */

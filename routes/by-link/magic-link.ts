@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { clientIpKey } from '../../plugins/client-ip.ts'
 import { DialectError } from '../../plugins/errors.ts'
-import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import { DRF_BODIES } from '../../plugins/schemas.ts'
 import { pickLocale, renderMagicLinkMail } from './mail.ts'
 import type { ByLinkOptions } from './options.ts'
 import { COMMON_ERRORS, Detail, LinkBody, LinkErrors, LinkResponse, LoginBody, LoginErrors, LoginResponse, serializeUser, Throttled } from './schemas.ts'
@@ -36,7 +36,7 @@ export default async function magicLinkRoutes (app: FastifyInstance, opts: ByLin
       tags: ['by-link'],
       summary: 'Mail a one-time login link to an address',
       description: 'Always 200 for a well-formed address, whether or not an account exists. The link is `linkUrl` with `{token}` filled in; it works once and expires after `tokenTtlSeconds`.',
-      consumes: JSON_AND_FORM,
+      consumes: DRF_BODIES,
       body: LinkBody,
       response: { 200: LinkResponse, 400: LinkErrors, 429: Throttled, ...COMMON_ERRORS }
     }
@@ -57,7 +57,7 @@ export default async function magicLinkRoutes (app: FastifyInstance, opts: ByLin
       tags: ['by-link'],
       summary: 'Exchange a magic-link token for an auth token',
       description: 'The account is the address the link was mailed to; it is created on first login. A token is single use, expires, and belongs to its tenant.',
-      consumes: JSON_AND_FORM,
+      consumes: DRF_BODIES,
       body: LoginBody,
       response: { 200: LoginResponse, 400: LoginErrors, ...COMMON_ERRORS }
     }

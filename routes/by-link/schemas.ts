@@ -12,11 +12,11 @@ export const LOGIN_FIELDS: FieldSpec[] = [
   { name: 'client_key', required: true, maxLength: 128, description: 'Client key (one of the tenant\'s `clients[].id`).', example: 'client key here' }
 ]
 
-const providerField: FieldSpec = { name: 'provider', required: true, maxLength: 64, description: 'Provider key configured for this tenant (e.g. `google-oauth2`).', example: 'google-oauth2' }
+const providerField: FieldSpec = { name: 'provider', maxLength: 64, description: 'Provider key configured for this tenant (e.g. `google-oauth2`). Required: absent, null or empty, the answer is 400 with the JSON string `"Provider is not specified"` (django-rest-social-auth views.py).', example: 'google-oauth2' }
 const socialRest: FieldSpec[] = [
   { name: 'code', required: true, maxLength: 2048, description: 'Authorization code the provider sent to redirect_uri.', example: 'AQBPBBTjbdnehj51' },
   { name: 'client_key', required: true, maxLength: 128, description: 'Client key (one of the tenant\'s `clients[].id`).', example: 'client key here' },
-  { name: 'redirect_uri', required: true, maxLength: 2048, description: 'The absolute redirect URI the front-end used with the provider; must be one of the client\'s `redirectUris` when it lists any.', example: 'https://frontend.app/auth/social/google-oauth2/' }
+  { name: 'redirect_uri', maxLength: 2048, description: 'The absolute redirect URI the front-end used with the provider; must be one of the client\'s `redirectUris` when it lists any. Absent: the tenant\'s `redirectUri` option, else the request\'s `Origin` + `/` (same allow-list).', example: 'https://frontend.app/auth/social/google-oauth2/' }
 ]
 export const SOCIAL_FIELDS: FieldSpec[] = [providerField, ...socialRest]
 export const SOCIAL_PATH_FIELDS: FieldSpec[] = socialRest
@@ -36,21 +36,22 @@ export const LinkResponse = Type.Object({
 
 const userProps = {
   id: Type.Integer({ description: 'User id.' }),
+  username: Type.String({ description: 'Username ("" when the account has none; django-rest-social-auth UserSerializer shows the user model\'s fields).' }),
   email: Type.Union([Type.String(), Type.Null()], { description: 'Email address (null only for social accounts without one).' }),
   first_name: Type.String({ description: 'First name ("" when unknown).' }),
   last_name: Type.String({ description: 'Last name ("" when unknown).' })
 }
-export const UserResponse = Type.Object(userProps, { additionalProperties: false, title: 'ByLinkUser', examples: [{ id: 42, email: 'customer@example.com', first_name: 'Alice', last_name: 'Liddell' }] })
+export const UserResponse = Type.Object(userProps, { additionalProperties: false, title: 'ByLinkUser', examples: [{ id: 42, username: '', email: 'customer@example.com', first_name: 'Alice', last_name: 'Liddell' }] })
 export const LoginResponse = Type.Object({
   token: Type.String({ description: 'Auth token: send it as `Authorization: Token <token>`.' }),
   ...userProps
-}, { additionalProperties: false, title: 'ByLinkSession', examples: [{ token: '9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b', id: 42, email: 'customer@example.com', first_name: '', last_name: '' }] })
+}, { additionalProperties: false, title: 'ByLinkSession', examples: [{ token: '9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b', id: 42, username: '', email: 'customer@example.com', first_name: '', last_name: '' }] })
 
 export const LinkErrors = fieldErrorsSchema('DRF field errors.', [{ email: ['Enter a valid email address.'] }, { email: ['This field is required.'] }])
 export const LoginErrors = fieldErrorsSchema('DRF field errors: a missing field, an unknown `client_key`, or a token that is unknown, used, expired or from another tenant.', [
   { token: ['Invalid or expired token.'] }, { client_key: ['Invalid client key.'] }, { token: ['This field is required.'], client_key: ['This field is required.'] }
 ])
-export const SocialErrors = fieldErrorsSchema('DRF field errors, an unknown provider, an unknown client key, a redirect_uri the client does not list, or the provider\'s refusal.', [
+export const SocialErrors = fieldErrorsSchema('DRF field errors, an unknown provider, an unknown client key, a redirect_uri the client does not list, or the provider\'s refusal. No `provider` at all (body variant): the JSON string `"Provider is not specified"` instead of an object.', [
   { provider: ['Invalid provider'] }, { client_key: ['Invalid client key.'] }, { redirect_uri: ['This redirect_uri is not allowed for this client.'] },
   { non_field_errors: ['Invalid credentials.'] }, { non_field_errors: ['The provider did not give an email address.'] }, { non_field_errors: ['This email address is already used by another account.'] }
 ])
@@ -69,6 +70,6 @@ export const Unavailable = Type.Object({ detail: Type.String() }, { additionalPr
 export const COMMON_ERRORS = { 413: Detail, 415: Detail }
 
 /** A user as UserResponse shows it. */
-export function serializeUser (u: Pick<User, 'id' | 'email' | 'given_name' | 'family_name'>) {
-  return { id: Number(u.id), email: u.email, first_name: u.given_name ?? '', last_name: u.family_name ?? '' }
+export function serializeUser (u: Pick<User, 'id' | 'username' | 'email' | 'given_name' | 'family_name'>) {
+  return { id: Number(u.id), username: u.username ?? '', email: u.email, first_name: u.given_name ?? '', last_name: u.family_name ?? '' }
 }

@@ -4,11 +4,18 @@ import type { User } from '../../db/index.ts'
 import { auth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
 import type { UserFields } from '../../plugins/identity/index.ts'
-import { JSON_AND_FORM } from '../../plugins/schemas.ts'
+import { DRF_BODIES } from '../../plugins/schemas.ts'
 import type { RestSocialAuthOptions } from './options.ts'
 import { Forbidden, LogoutResponse, Unauthorized, UnsupportedMedia, UserResponse, UserUpdateBody, UserUpdateErrors } from './schemas.ts'
 
 const TAGS = ['rest-social-auth']
+/** baseapp_auth UserSerializer.validate_referred_by_code's messages. */
+const REFERRAL_MESSAGES = {
+  invalid: 'Invalid referral code.',
+  self: 'You cannot refer yourself.',
+  'too-late': 'You are no longer allowed to change who you were referred by.',
+  'already-referred': 'You have already been referred by somebody.'
+}
 const SECURITY = [{ TokenAuth: [] }]
 
 /** The notice to the old address when PATCH /user changes the email (English: the dialect has no locale). */
@@ -35,9 +42,9 @@ export default async function userRoutes (app: FastifyInstance, opts: RestSocial
     schema: {
       operationId: 'restSocialAuthUpdateUser',
       tags: TAGS,
-      summary: 'Update the authenticated user (referral_code, email, first_name, last_name)',
+      summary: 'Update the authenticated user (referred_by_code, email, first_name, last_name)',
       security: SECURITY,
-      consumes: JSON_AND_FORM,
+      consumes: DRF_BODIES,
       body: UserUpdateBody,
       response: { 200: UserResponse, 400: UserUpdateErrors, 401: Unauthorized, 403: Forbidden, 413: UnsupportedMedia, 415: UnsupportedMedia }
     }
@@ -48,7 +55,6 @@ export default async function userRoutes (app: FastifyInstance, opts: RestSocial
     const blankToNull = (s: string) => (s === '' ? null : s)
     if (values.first_name !== undefined) fields.given_name = blankToNull(values.first_name)
     if (values.last_name !== undefined) fields.family_name = blankToNull(values.last_name)
-    if (values.referral_code !== undefined) fields.referral_code = blankToNull(values.referral_code)
     if (values.email !== undefined && values.email.toLowerCase() !== (user.email ?? '').toLowerCase()) {
       fields.email = values.email
       fields.email_verified = false // a typed-in address proves nothing
@@ -62,7 +68,10 @@ export default async function userRoutes (app: FastifyInstance, opts: RestSocial
       }
       emailChange = { keepSessionId: session.id, notice: (_old: string, next: string) => emailChangedNotice(app.tenant.email.from, app.tenant.id, next) }
     }
-    const updated = await identity.updateProfile(user.id, fields, emailChange)
+    // `referred_by_code` names who referred the user (baseapp_auth UserSerializer); `referral_code` is the
+    // user's own code, read-only (DRF ignores a read-only field sent in the body).
+    const updated = await identity.updateProfile(user.id, fields, emailChange, values.referred_by_code)
+    if (updated.kind === 'referral-refused') throw new DialectError({ status: 400, body: { referred_by_code: [REFERRAL_MESSAGES[updated.reason]] } })
     if (updated.kind === 'email-in-use') throw new DialectError({ status: 400, body: { email: ['user with this email already exists.'] } })
     return serializeUser(updated.user)
   })

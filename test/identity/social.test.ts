@@ -61,12 +61,13 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
     t.test('no email: no-email when required; supplied email is used but not verified', async (t) => {
       const p = profile('noemail-1')
       t.same(await resolveSocialLogin(db, { tenantId: 'a', linking: 'reject', profile: p, requireEmail: true }), { kind: 'no-email' })
-      const r = await resolveSocialLogin(db, { tenantId: 'a', linking: 'reject', profile: p, requireEmail: true, suppliedEmail: 'given@x.test', newUser: { referral_code: 'REF1' } })
+      const r = await resolveSocialLogin(db, { tenantId: 'a', linking: 'reject', profile: p, requireEmail: true, suppliedEmail: 'given@x.test', newUser: { locale: 'fr' } })
       t.equal(r.kind, 'created')
       if (r.kind === 'created') {
         t.equal(r.user.email, 'given@x.test')
         t.equal(r.user.email_verified, false)
-        t.equal(r.user.referral_code, 'REF1')
+        t.equal(r.user.locale, 'fr')
+        t.match(r.user.referral_code, /^[0-9A-F]{16}$/, 'every new user gets a referral code of its own')
       }
     })
 

@@ -60,7 +60,7 @@ for (const file of ['tenants/demo.json', 'tenants/examples/acme.yaml']) {
     t.same(Object.keys(requestBodyOf(doc, authNative).content), ['application/x-www-form-urlencoded'], 'capture takes form bodies only')
     t.match(JSON.stringify(authNative.responses['200']), /record_not_found|"stat"/)
     const social = doc.paths['/social-auth'].post
-    t.same(Object.keys(requestBodyOf(doc, social).content).sort(), ['application/json', 'application/x-www-form-urlencoded'], 'rest-social-auth takes JSON and form')
+    t.same(Object.keys(requestBodyOf(doc, social).content).sort(), ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'], 'rest-social-auth takes JSON, form and multipart')
     t.ok(social.responses['400'], 'rest-social-auth documents its 400 body')
     t.same(Object.keys(doc.components.securitySchemes).sort(), ['CaptureAccessToken', 'CaptureClientCredentials', 'OAuthConfirmBearer', 'SyncanoApiKey', 'SyncanoUserKey', 'TokenAuth'])
     t.match(doc.servers, [{ url: /^https?:\/\// }])
