@@ -89,37 +89,42 @@ export interface RelayResult { events: number, deliveries: Array<{ id: string }>
  * tenants it meets, since the maintenance worker reads no tenant config.
  */
 export async function relayEvents (db: Kysely<Database>, lookup: TenantLookup, batchSize: number, retention?: Map<string, number>): Promise<RelayResult | null> {
-  const counted: Array<{ tenant: string, type: string }> = []
+  // Read and resolve outside the writing transaction: a lookup may query the database itself (stored tenants),
+  // and PGlite has one connection. The transaction then checks that no other node moved the cursor meanwhile.
+  const cur = (await sql<{ cursor_tx: string, cursor_id: string }>`
+    SELECT cursor_tx::text AS cursor_tx, cursor_id::text AS cursor_id FROM webhook_relay WHERE id = 1`.execute(db)).rows[0]
+  if (!cur) return null
+  // pg_snapshot_xmin: every transaction below it has ended, so the rows it wrote are all visible now.
+  const events = (await sql<{ id: string, tenant_id: string, user_id: string | null, type: string, tx: string }>`
+    SELECT id::text AS id, tenant_id, user_id, type, tx::text AS tx FROM audit_events
+    WHERE tx IS NOT NULL AND (tx, id) > (${cur.cursor_tx}::xid8, ${cur.cursor_id}::bigint)
+      AND tx < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY tx, id LIMIT ${batchSize}`.execute(db)).rows
+  if (events.length === 0) return { events: 0, deliveries: [] }
+  const tenants = new Map<string, WebhookTenant | undefined>()
+  const rows: Array<{ tenant_id: string, endpoint: string, event_id: string, user_id: string | null }> = []
+  for (const e of events) {
+    if (!tenants.has(e.tenant_id)) tenants.set(e.tenant_id, await lookup(e.tenant_id))
+    const t = tenants.get(e.tenant_id)
+    const name = publicEventName(e.type)
+    if (!t || !name) continue
+    for (const w of t.webhooks) if (subscribed(w, name)) rows.push({ tenant_id: e.tenant_id, endpoint: endpointKey(w.url), event_id: e.id, user_id: e.user_id })
+  }
+  const last = events[events.length - 1]
   const result = await db.transaction().execute(async (tx) => {
-    const cur = (await sql<{ cursor_tx: string, cursor_id: string }>`
-      SELECT cursor_tx::text AS cursor_tx, cursor_id FROM webhook_relay WHERE id = 1 FOR UPDATE SKIP LOCKED`.execute(tx)).rows[0]
-    if (!cur) return null
-    // pg_snapshot_xmin: every transaction below it has ended, so the rows it wrote are all visible now.
-    const events = (await sql<{ id: string, tenant_id: string, user_id: string | null, type: string, tx: string }>`
-      SELECT id, tenant_id, user_id, type, tx::text AS tx FROM audit_events
-      WHERE tx IS NOT NULL AND (tx, id) > (${cur.cursor_tx}::xid8, ${cur.cursor_id}::bigint)
-        AND tx < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY tx, id LIMIT ${batchSize}`.execute(tx)).rows
-    if (events.length === 0) return { events: 0, deliveries: [] }
-    const tenants = new Map<string, WebhookTenant | undefined>()
-    const rows: Array<{ tenant_id: string, endpoint: string, event_id: string, user_id: string | null }> = []
-    for (const e of events) {
-      if (!tenants.has(e.tenant_id)) tenants.set(e.tenant_id, await lookup(e.tenant_id))
-      const t = tenants.get(e.tenant_id)
-      counted.push({ tenant: e.tenant_id, type: e.type })
-      const name = publicEventName(e.type)
-      if (!t || !name) continue
-      for (const w of t.webhooks) if (subscribed(w, name)) rows.push({ tenant_id: e.tenant_id, endpoint: endpointKey(w.url), event_id: e.id, user_id: e.user_id })
-    }
+    // Only the holder of the cursor row writes, and only from the cursor it read (else another node did it).
+    const held = (await sql<{ ok: boolean }>`
+      SELECT cursor_tx = ${cur.cursor_tx}::xid8 AND cursor_id = ${cur.cursor_id}::bigint AS ok
+      FROM webhook_relay WHERE id = 1 FOR UPDATE SKIP LOCKED`.execute(tx)).rows[0]
+    if (!held?.ok) return null
     await keepRetention(tx, tenants, retention)
     const deliveries = rows.length
       ? await tx.insertInto('webhook_deliveries').values(rows).onConflict((oc) => oc.columns(['tenant_id', 'endpoint', 'event_id']).doNothing()).returning('id').execute()
       : []
-    const last = events[events.length - 1]
     await sql`UPDATE webhook_relay SET cursor_tx = ${last.tx}::xid8, cursor_id = ${last.id}::bigint, updated_at = now() WHERE id = 1`.execute(tx)
     return { events: events.length, deliveries: deliveries.map((d) => ({ id: String(d.id) })) }
   })
-  if (result) for (const c of counted) eventsRecorded.inc(c) // committed: count them
+  if (result) for (const e of events) eventsRecorded.inc({ tenant: e.tenant_id, type: e.type }) // committed: count them
   return result
 }
 
