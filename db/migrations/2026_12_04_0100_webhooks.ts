@@ -40,7 +40,7 @@ export async function up (db: Kysely<any>): Promise<void> {
     .execute()
   await sql`CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL`.execute(db)
   await sql`CREATE INDEX webhook_deliveries_user_idx ON webhook_deliveries (tenant_id, endpoint, user_id, event_id) WHERE delivered_at IS NULL AND dead_at IS NULL`.execute(db)
-  await db.schema.createIndex('webhook_deliveries_done_idx').on('webhook_deliveries').column('delivered_at').execute()
+  await sql`CREATE INDEX webhook_deliveries_done_idx ON webhook_deliveries ((COALESCE(delivered_at, dead_at))) WHERE delivered_at IS NOT NULL OR dead_at IS NOT NULL`.execute(db)
 
   // Health of each endpoint: failures in a row, and whether it is marked failing (and for which config).
   await db.schema.createTable('webhook_endpoints')

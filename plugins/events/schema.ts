@@ -1,8 +1,9 @@
 // The tenant file's `events` section (what audit events keep, how long) and its `webhooks` list.
 import { Type, type Static } from '@sinclair/typebox'
+import { DEFAULT_EVENT_RETENTION_DAYS } from '../../workers/cleanup.processor.ts'
 import { Url } from '../tenant/strings.ts'
 
-export const DEFAULT_RETENTION_DAYS = 90
+export const DEFAULT_RETENTION_DAYS = DEFAULT_EVENT_RETENTION_DAYS
 
 export const EventsSchema = Type.Object({
   clientAddress: Type.Union([Type.Literal('truncated'), Type.Literal('full'), Type.Literal('none')], {
