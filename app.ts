@@ -12,7 +12,7 @@ import { createDatabase, migrateToLatest, ping, type DatabaseHandle, type Databa
 import { createHttpServer, resolveHttpLimits, type HttpLimits } from './plugins/http-server.ts'
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { DEFAULT_RETENTION_DAYS } from './plugins/events/schema.ts'
-import { WebhookDispatcher, type WebhookSettings } from './plugins/events/webhooks.ts'
+import { WEBHOOK_QUEUE, WebhookDispatcher, type WebhookSettings } from './plugins/events/webhooks.ts'
 import { observeJob, setQueueDepthSource, tenantFiles } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import securityHeaders, { PAGE_CSP } from './plugins/security-headers.ts'
@@ -177,7 +177,10 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis!, prefix: redisPrefix })
       maintenanceQueue.on('error', () => { /* reported by the email queue's listener */ })
       closers.unshift(() => maintenanceQueue.close())
-      await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue], user: opts.admin.user, password: opts.admin.password, redis: redis!, keyPrefix: redisPrefix, failures: opts.adminFailures })
+      const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis!, prefix: redisPrefix })
+      webhookQueue.on('error', () => { /* reported by the email queue's listener */ })
+      closers.unshift(() => webhookQueue.close())
+      await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue, webhookQueue], user: opts.admin.user, password: opts.admin.password, redis: redis!, keyPrefix: redisPrefix, failures: opts.adminFailures })
     }
     closers.unshift(() => opsApp.close())
 
