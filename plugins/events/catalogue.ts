@@ -10,6 +10,8 @@ export const WEBHOOK_EVENTS: Readonly<Record<string, string>> = {
   'email-released': 'user.email_released',
   'magic-link-requested': 'user.magic_link_requested',
   'code-refused': 'user.code_refused',
+  'email-changed': 'user.email_changed',
+  'rate-limited': 'request.rate_limited',
   'session-revoked': 'session.revoked',
   'sessions-revoked': 'sessions.revoked',
   'user-blocked': 'user.blocked',
