@@ -20,7 +20,8 @@ export const WEBHOOK_EVENTS: Readonly<Record<string, string>> = {
   'tenant-created': 'tenant.created',
   'tenant-updated': 'tenant.updated',
   'tenant-restored': 'tenant.restored',
-  'tenant-deleted': 'tenant.deleted'
+  'tenant-deleted': 'tenant.deleted',
+  'webhook-enabled': 'webhook.enabled'
 }
 
 export const PUBLIC_EVENT_NAMES: ReadonlySet<string> = new Set(Object.values(WEBHOOK_EVENTS))

@@ -332,7 +332,7 @@ export async function reviewFailingEndpoints (db: Kysely<Database>, lookup: Tena
 }
 
 /** Admin API: re-enables a failing endpoint (its waiting deliveries go at the next sweep, or now via the dispatcher). */
-export async function enableEndpoint (db: Kysely<Database>, tenantId: string, url: string): Promise<boolean> {
+export async function enableEndpoint (db: Kysely<Database> | Transaction<Database>, tenantId: string, url: string): Promise<boolean> {
   const r = await db.updateTable('webhook_endpoints').set({ failing_at: null, failing_config: null, consecutive_failures: 0, first_failure_at: null })
     .where('tenant_id', '=', tenantId).where('endpoint', '=', endpointKey(url)).executeTakeFirst()
   await db.updateTable('webhook_deliveries').set({ next_attempt_at: sql`now() - interval '1 day'` })
@@ -453,7 +453,11 @@ export class WebhookDispatcher {
         .catch((err: Error) => this.#log.warn({ err: err.message, delivery: id }, 'cannot enqueue a webhook delivery; the sweep will'))
       return
     }
-    const t = setTimeout(() => { this.#timers.delete(t); this.#track(this.#run(id).catch(() => {})) }, delayMs)
+    const t = setTimeout(() => {
+      this.#timers.delete(t)
+      // A failed attempt (the database, a lookup) leaves its claim to run out; the sweep takes the row again.
+      this.#track(this.#run(id).catch((err: Error) => this.#log.warn({ err: err.message, delivery: id }, 'webhook delivery attempt failed; the sweep retries it')))
+    }, delayMs)
     this.#timers.add(t)
   }
 

@@ -2,7 +2,8 @@
 // still owes) and re-enabling an endpoint marked failing (docs/events.md).
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { enableEndpoint, endpointStatus } from '../../plugins/events/webhooks.ts'
+import { enableEndpoint, endpointKey, endpointStatus } from '../../plugins/events/webhooks.ts'
+import { recordEvent } from '../../plugins/identity/users.ts'
 import type { AdminContext } from './context.ts'
 import { notFound } from './errors.ts'
 import { ErrorBody, TenantParams } from './schemas.ts'
@@ -54,7 +55,11 @@ export default async function webhookRoutes (app: FastifyInstance, ctx: AdminCon
     const { id } = req.params as { id: string }
     const { url } = req.body as { url: string }
     if (!((await configOf(id)).webhooks ?? []).some((w) => w.url === url)) throw notFound(`tenant "${id}" has no webhook endpoint ${JSON.stringify(url)}`)
-    await enableEndpoint(ctx.db, id, url)
+    // An admin change: recorded with who did it (the endpoint by its key: a URL may carry a receiver's token).
+    await ctx.db.transaction().execute(async (tx) => {
+      await enableEndpoint(tx, id, url)
+      await recordEvent(tx, id, 'webhook-enabled', null, { by: req.adminToken ? `token:${req.adminToken.id}` : null, endpoint: endpointKey(url) })
+    })
     return { enabled: true as const }
   })
 }

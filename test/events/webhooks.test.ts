@@ -219,8 +219,11 @@ t.test('an endpoint failing past the threshold is marked failing, skipped, and r
   down = false
   t.equal((await call(b, tok, 'POST', '/tenants/flaky/webhooks/enable', { url: 'http://nowhere.example/' })).status, 404, 'an unknown endpoint is a 404')
   t.equal((await call(b, tok, 'POST', '/tenants/flaky/webhooks/enable', { url: r.url })).status, 200)
-  await until('both owed events delivered', () => r.accepted.length >= 2, 10_000)
+  const enabled = await b.app.db.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', 'flaky').where('type', '=', 'webhook-enabled').execute()
+  t.equal(enabled.length, 1, 're-enabling is an admin event')
+  t.match(enabled[0].data, { by: /^token:/, endpoint: /^[0-9a-f]{32}$/ })
+  await until('the owed events and the new one delivered', () => r.accepted.length >= 3, 10_000)
   await new Promise((resolve) => setTimeout(resolve, 500))
-  t.same(r.accepted.map((x) => x.json.type).sort(), ['tenant.created', 'user.registered'], 'what it owed, once each')
+  t.same(r.accepted.map((x) => x.json.type).sort(), ['tenant.created', 'user.registered', 'webhook.enabled'], 'what it owed, once each, then the enable event')
   t.match((await call(b, tok, 'GET', '/tenants/flaky/webhooks')).body.items[0], { failing: false, consecutiveFailures: 0, pending: 0 })
 })
