@@ -206,6 +206,9 @@ t.test('an endpoint failing past the threshold is marked failing, skipped, and r
   const stored = await b.app.db.db.selectFrom('tenant_configs').select('doc').where('id', '=', 'flaky').executeTakeFirstOrThrow()
   t.notOk(JSON.stringify(stored.doc).includes(s.slice(6)), 'sealed at rest')
 
+  const bad = await call(b, tok, 'PATCH', '/tenants/flaky', { webhooks: [{ url: 'http://169.254.169.254/latest', events: ['*'], secret: s }] }, { 'content-type': 'application/merge-patch+json' })
+  t.equal(bad.status, 400, 'a stored tenant cannot point a webhook at a private address either')
+  t.match(JSON.stringify(bad.body), /link-local/)
   await register(b, 'flaky', 'fay@flaky.test')
   await until('it', async () => (await call(b, tok, 'GET', '/tenants/flaky/webhooks')).body.items?.[0]?.failing === true, 15_000)
   const seen = r.requests()
@@ -226,4 +229,25 @@ t.test('an endpoint failing past the threshold is marked failing, skipped, and r
   await new Promise((resolve) => setTimeout(resolve, 500))
   t.same(r.accepted.map((x) => x.json.type).sort(), ['tenant.created', 'user.registered', 'webhook.enabled'], 'what it owed, once each, then the enable event')
   t.match((await call(b, tok, 'GET', '/tenants/flaky/webhooks')).body.items[0], { failing: false, consecutiveFailures: 0, pending: 0 })
+})
+
+t.test('a change of a failing endpoint\'s config re-enables it', async (t) => {
+  let down = true
+  const r = await receiver(t, () => down)
+  const { keyring, token, call, ALL } = await import('../admin/helpers.ts')
+  const b = await build(t, { adminApi: { keyring: keyring() }, webhooks: { ...FAST, failingAfterFailures: 2, failingAfterMs: 0, maxAttempts: 50 } })
+  const tok = await token(b, ALL)
+  const entry = { url: r.url, events: ['user.registered'], secret: secret(), allowPrivateNetwork: true }
+  t.equal((await call(b, tok, 'POST', '/tenants', tenantDoc('cfgchange', { webhooks: [entry] }))).status, 201)
+  await register(b, 'cfgchange', 'cy@cfg.test')
+  await until('marked failing', async () => (await call(b, tok, 'GET', '/tenants/cfgchange/webhooks')).body.items?.[0]?.failing === true, 15_000)
+  const seen = r.requests()
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.equal(r.requests(), seen, 'skipped while failing')
+  down = false
+  const patched = await call(b, tok, 'PATCH', '/tenants/cfgchange', { webhooks: [{ ...entry, events: ['user.registered', 'user.signed_in'] }] }, { 'content-type': 'application/merge-patch+json' })
+  t.equal(patched.status, 200)
+  await until('delivered after the change', () => r.accepted.length >= 1, 15_000)
+  t.same(r.accepted.map((x) => x.json.type), ['user.registered'])
+  t.match((await call(b, tok, 'GET', '/tenants/cfgchange/webhooks')).body.items[0], { failing: false, pending: 0 })
 })
