@@ -8,8 +8,9 @@ export async function up (db: Kysely<any>): Promise<void> {
   // Added without a default first (no table rewrite); rows from before it stay null and are never relayed.
   await sql`ALTER TABLE audit_events ADD COLUMN tx xid8`.execute(db)
   await sql`ALTER TABLE audit_events ALTER COLUMN tx SET DEFAULT pg_current_xact_id()`.execute(db)
-  await sql`CREATE INDEX audit_events_tx_idx ON audit_events (tx, id) WHERE tx IS NOT NULL`.execute(db)
-  await db.schema.createIndex('audit_events_created_idx').on('audit_events').column('created_at').execute()
+  await sql`CREATE INDEX IF NOT EXISTS audit_events_tx_idx ON audit_events (tx, id) WHERE tx IS NOT NULL`.execute(db)
+  // IF NOT EXISTS: a large deployment may build it first with CREATE INDEX CONCURRENTLY (docs/events.md).
+  await db.schema.createIndex('audit_events_created_idx').ifNotExists().on('audit_events').column('created_at').execute()
 
   // One row: how far the relay has read (the last event it turned into deliveries).
   await db.schema.createTable('webhook_relay')
