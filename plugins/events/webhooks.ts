@@ -111,30 +111,34 @@ export async function relayEvents (db: Kysely<Database>, lookup: TenantLookup, b
     for (const w of t.webhooks) if (subscribed(w, name)) rows.push({ tenant_id: e.tenant_id, endpoint: endpointKey(w.url), event_id: e.id, user_id: e.user_id })
   }
   const last = events[events.length - 1]
+  const written = new Map<string, number>()
   const result = await db.transaction().execute(async (tx) => {
     // Only the holder of the cursor row writes, and only from the cursor it read (else another node did it).
     const held = (await sql<{ ok: boolean }>`
       SELECT cursor_tx = ${cur.cursor_tx}::xid8 AND cursor_id = ${cur.cursor_id}::bigint AS ok
       FROM webhook_relay WHERE id = 1 FOR UPDATE SKIP LOCKED`.execute(tx)).rows[0]
     if (!held?.ok) return null
-    await keepRetention(tx, tenants, retention)
+    await keepRetention(tx, tenants, retention, written)
     const deliveries = rows.length
       ? await tx.insertInto('webhook_deliveries').values(rows).onConflict((oc) => oc.columns(['tenant_id', 'endpoint', 'event_id']).doNothing()).returning('id').execute()
       : []
     await sql`UPDATE webhook_relay SET cursor_tx = ${last.tx}::xid8, cursor_id = ${last.id}::bigint, updated_at = now() WHERE id = 1`.execute(tx)
     return { events: events.length, deliveries: deliveries.map((d) => ({ id: String(d.id) })) }
   })
-  if (result) for (const e of events) eventsRecorded.inc({ tenant: e.tenant_id, type: e.type }) // committed: count them
+  if (result) {
+    for (const e of events) eventsRecorded.inc({ tenant: e.tenant_id, type: e.type }) // committed: count them
+    for (const [id, days] of written) retention?.set(id, days)
+  }
   return result
 }
 
-async function keepRetention (tx: Transaction<Database>, tenants: Map<string, WebhookTenant | undefined>, known = new Map<string, number>()): Promise<void> {
+async function keepRetention (tx: Transaction<Database>, tenants: Map<string, WebhookTenant | undefined>, known: Map<string, number> | undefined, written: Map<string, number>): Promise<void> {
   for (const [id, t] of tenants) {
-    if (!t || known.get(id) === t.retentionDays) continue
+    if (!t || known?.get(id) === t.retentionDays) continue
     await tx.insertInto('event_settings').values({ tenant_id: id, retention_days: t.retentionDays })
       .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ retention_days: t.retentionDays, updated_at: sql`now()` }))
       .execute()
-    known.set(id, t.retentionDays)
+    written.set(id, t.retentionDays) // remembered once committed
   }
 }
 
