@@ -11,6 +11,8 @@ import pino from 'pino'
 import { createDatabase, migrateToLatest, ping, type DatabaseHandle, type DatabaseTimeouts } from './db/index.ts'
 import { createHttpServer, resolveHttpLimits, type HttpLimits } from './plugins/http-server.ts'
 import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
+import { DEFAULT_RETENTION_DAYS } from './plugins/events/schema.ts'
+import { WEBHOOK_QUEUE, WebhookDispatcher, type WebhookSettings } from './plugins/events/webhooks.ts'
 import { observeJob, setQueueDepthSource, tenantFiles } from './plugins/metrics.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import securityHeaders, { PAGE_CSP } from './plugins/security-headers.ts'
@@ -77,6 +79,9 @@ export interface AppOptions {
   eagerTenants?: string[]
   /** The admin API at /admin/v1 and tenants stored in the database (docs/admin-api.md). */
   adminApi?: AdminApiSettings
+  /** Webhook relay and delivery (docs/events.md): on in every serving process (they hold the tenant configs)
+   *  unless `run: false`; timings and retry schedule (tests shorten them). */
+  webhooks?: Partial<WebhookSettings> & { run?: boolean }
 }
 
 export interface App {
@@ -86,6 +91,8 @@ export interface App {
   log: FastifyBaseLogger
   redis: Redis | null
   mail: MailOutbox
+  /** Webhook relay and delivery, when this process runs them. */
+  webhooks: WebhookDispatcher | null
   /** Errors from tenant files refused at start or on reload. */
   tenantErrors: TenantError[]
   setPublicBaseUrl (url: string): void
@@ -170,7 +177,10 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis!, prefix: redisPrefix })
       maintenanceQueue.on('error', () => { /* reported by the email queue's listener */ })
       closers.unshift(() => maintenanceQueue.close())
-      await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue], user: opts.admin.user, password: opts.admin.password, redis: redis!, keyPrefix: redisPrefix, failures: opts.adminFailures })
+      const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis!, prefix: redisPrefix })
+      webhookQueue.on('error', () => { /* reported by the email queue's listener */ })
+      closers.unshift(() => webhookQueue.close())
+      await opsApp.register(queueBoard, { queues: [queue, maintenanceQueue, webhookQueue], user: opts.admin.user, password: opts.admin.password, redis: redis!, keyPrefix: redisPrefix, failures: opts.adminFailures })
     }
     closers.unshift(() => opsApp.close())
 
@@ -233,6 +243,22 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     }
     await opsApp.register(adminApi, { ...opts.adminApi, db: db.db, router, redis, redisPrefix, log, publicBaseUrl: () => publicBaseUrl, trustProxy: opts.trustProxy ?? false, version: VERSION })
     if (opts.eagerTenants?.length) await router.warm(opts.eagerTenants)
+    let webhooks: WebhookDispatcher | null = null
+    if (opts.webhooks?.run !== false) {
+      const { run: _run, ...settings } = opts.webhooks ?? {}
+      webhooks = new WebhookDispatcher({
+        db: db.db,
+        log,
+        settings,
+        lookup: async (id) => {
+          const c = await router.lookup(id)
+          return c ? { webhooks: c.webhooks ?? [], retentionDays: c.events?.retentionDays ?? DEFAULT_RETENTION_DAYS } : undefined
+        },
+        redis: redis && opts.redisUrl ? { url: opts.redisUrl, producer: redis, prefix: redisPrefix } : undefined
+      })
+      const w = webhooks
+      closers.unshift(() => w.close())
+    }
     const demo = opts.demoPages ? router.get('demo') : undefined
     if (demo && demo.clients[0]) await opsApp.register(demoPages, { clientKey: demo.clients[0].id, tenant: demo })
     await opsApp.ready()
@@ -246,7 +272,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
 
     let closed: Promise<void> | null = null
     return {
-      server, router, db, log, redis, mail, tenantErrors, reloadTenants,
+      server, router, db, log, redis, mail, webhooks, tenantErrors, reloadTenants,
       setPublicBaseUrl (url) { publicBaseUrl = url.replace(/\/$/, '') },
       publicBaseUrl: () => publicBaseUrl,
       async listen ({ port = 3000, host = '127.0.0.1' } = {}) {

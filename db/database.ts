@@ -103,6 +103,49 @@ export interface AuditEventsTable {
   request_id: string | null
   client_address: string | null // truncated per the tenant's events.clientAddress
   user_agent: string | null
+  /** The writing transaction (xid8, as text); the webhook relay's order. Null on rows older than webhooks. */
+  tx: ColumnType<string | null, never, never>
+}
+
+export interface WebhookRelayTable {
+  id: number
+  cursor_tx: string
+  cursor_id: string
+  updated_at: Generated<Date>
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>
+  tenant_id: string
+  endpoint: string // the endpoint's key (plugins/events/webhooks.ts endpointKey)
+  event_id: string
+  user_id: string | null
+  created_at: Generated<Date>
+  attempts: Generated<number>
+  next_attempt_at: Generated<Date>
+  claimed_at: NullableTimestamp
+  claim_token: string | null
+  delivered_at: NullableTimestamp
+  dead_at: NullableTimestamp
+  last_status: number | null
+  last_error: string | null
+}
+
+export interface WebhookEndpointsTable {
+  tenant_id: string
+  endpoint: string
+  url: string
+  consecutive_failures: Generated<number>
+  first_failure_at: NullableTimestamp
+  last_success_at: NullableTimestamp
+  failing_at: NullableTimestamp
+  failing_config: string | null
+}
+
+export interface EventSettingsTable {
+  tenant_id: string
+  retention_days: number
+  updated_at: Generated<Date>
 }
 
 export interface AdminTokensTable {
@@ -158,6 +201,10 @@ export interface Database {
   one_time_tokens: OneTimeTokensTable
   email_outbox: EmailOutboxTable
   audit_events: AuditEventsTable
+  webhook_relay: WebhookRelayTable
+  webhook_deliveries: WebhookDeliveriesTable
+  webhook_endpoints: WebhookEndpointsTable
+  event_settings: EventSettingsTable
   admin_tokens: AdminTokensTable
   tenant_configs: TenantConfigsTable
   tenant_config_versions: TenantConfigVersionsTable

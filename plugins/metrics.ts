@@ -62,3 +62,24 @@ export const tenantFiles = new Gauge({
 export function observeJob (queue: string, outcome: 'completed' | 'failed'): void {
   jobs.inc({ queue, outcome })
 }
+
+export const eventsRecorded = new Counter({
+  name: 'vestibule_events_recorded_total',
+  help: 'Audit events recorded (committed), by tenant and audit type; counted by the process whose webhook relay read them.',
+  labelNames: ['tenant', 'type'] as const,
+  registers: [registry]
+})
+
+export const webhookDeliveries = new Counter({
+  name: 'vestibule_webhook_deliveries_total',
+  help: 'Webhook delivery attempts by tenant and outcome: delivered, failed (will retry), dead (retries exhausted, event or endpoint gone), refused (non-public address).',
+  labelNames: ['tenant', 'outcome'] as const,
+  registers: [registry]
+})
+
+export const webhookEndpointsFailing = new Counter({
+  name: 'vestibule_webhook_endpoints_marked_failing_total',
+  help: 'Webhook endpoints marked failing (skipped until re-enabled), by tenant.',
+  labelNames: ['tenant'] as const,
+  registers: [registry]
+})

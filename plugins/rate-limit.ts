@@ -3,9 +3,13 @@
 // every route, keyed by tenant + authenticated client (from headers) + client address (IPv6 /64); dialects add named limiters on
 // credential paths keyed by the identifier (an email, an address). When Redis fails, requests are served
 // (fail open, logged): a Redis outage must not refuse every sign-in. A 429 leaves through the dialect's
-// own error handler as a RateLimitedError, so each dialect answers in its own envelope.
+// own error handler as a RateLimitedError, so each dialect answers in its own envelope. The first refusal of a
+// counter in its window is recorded as a `rate-limited` audit event (deduped per window: in Redis with SET NX
+// across nodes, else in this process), never blocking the answer.
+import { createHash } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
 import fp from 'fastify-plugin'
 import { clientIpKey } from './client-ip.ts'
 import { hashToken, safeEqual } from './crypto.ts'
@@ -39,18 +43,42 @@ declare module 'fastify' {
   }
 }
 
+/** Windows already recorded in single-node mode: counter key → window end (ms). Bounded. */
+const recorded = new Map<string, number>()
+const RECORDED_MAX = 10_000
+
+/** True the first time a counter is refused in its window (the caller records that one refusal). */
+async function firstInWindow (redis: Redis | null, prefix: string, key: string, ttlSeconds: number): Promise<boolean> {
+  const id = createHash('sha256').update(key).digest('base64url').slice(0, 22) // the key may hold an email
+  if (redis) return (await redis.set(`${prefix}:rl-event:${id}`, '1', 'EX', Math.max(1, ttlSeconds), 'NX')) === 'OK'
+  const now = Date.now()
+  if ((recorded.get(id) ?? 0) > now) return false
+  if (recorded.size >= RECORDED_MAX) for (const [k, until] of recorded) if (until <= now || recorded.size >= RECORDED_MAX) recorded.delete(k)
+  recorded.set(id, now + ttlSeconds * 1000)
+  return true
+}
+
 export default fp(async function tenantRateLimits (app: FastifyInstance) {
   const tenant = app.tenant
+  const record = (name: string, key: string, retryAfter: number): void => {
+    void firstInWindow(tenant.redis, tenant.redisPrefix, key, retryAfter)
+      .then((first) => first ? tenant.identity.recordEvent('rate-limited', null, { limiter: name, retryAfter }) : undefined)
+      .catch((err: Error) => app.log.warn({ err: err.message, limiter: name }, 'could not record a rate-limited event'))
+  }
   await app.register(rateLimit, {
     global: false,
     skipOnError: true,
     ...(tenant.redis ? { redis: tenant.redis, nameSpace: `${tenant.redisPrefix}:rl:` } : {})
   })
   app.decorate('limiter', (name: string, limit: Limit, key: (req: FastifyRequest) => string): Limiter => {
-    const check = app.createRateLimit({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: (req) => `${tenant.id}|${name}|${key(req)}` })
+    const counter = (req: FastifyRequest) => `${tenant.id}|${name}|${key(req)}`
+    const check = app.createRateLimit({ max: limit.max, timeWindow: limit.timeWindow, keyGenerator: counter })
     return async (req) => {
       const r = await check(req)
-      return !r.isAllowed && r.isExceeded ? Math.max(1, r.ttlInSeconds) : null
+      if (!(!r.isAllowed && r.isExceeded)) return null
+      const retryAfter = Math.max(1, r.ttlInSeconds)
+      record(name, counter(req), retryAfter)
+      return retryAfter
     }
   })
 

@@ -9,6 +9,8 @@ import type { TSchema } from '@sinclair/typebox'
 import YAML from 'yaml'
 import type { TenantDocument } from '../plugins/dialect.ts'
 import { createProviderRegistry, ProviderConfigError } from '../plugins/providers/index.ts'
+import { PUBLIC_EVENT_NAMES, secretProblem } from '../plugins/events/catalogue.ts'
+import { nonPublicHost } from '../plugins/providers/address-policy.ts'
 import { dialectManifests, dialectNames, registryVersion } from './dialects.ts'
 import { grammarErrors } from './grammar.ts'
 import { tenantSchema, type TenantConfig } from './schema.ts'
@@ -234,6 +236,26 @@ function interpolate (v: unknown, p: string, env: NodeJS.ProcessEnv, missing: (p
 }
 
 /** Rules a JSON schema cannot say: references between sections must resolve. Each dialect adds its own. */
+// Webhook endpoints: one per URL, known event names, a Standard Webhooks secret, and no private address a
+// URL shows by itself unless allowed (names are checked again when resolved, at every connection).
+function webhookChecks (c: TenantConfig, err: (p: string, message: string) => void): void {
+  const urls = new Set<string>()
+  ;(c.webhooks ?? []).forEach((w, i) => {
+    const p = `/webhooks/${i}`
+    if (urls.has(w.url)) err(`${p}/url`, `duplicate webhook url "${w.url}"`)
+    urls.add(w.url)
+    const host = new URL(w.url).hostname
+    const range = w.allowPrivateNetwork === true ? null : nonPublicHost(host.replace(/^\[|\]$/g, ''))
+    if (range !== null) err(`${p}/url`, `points at ${host}, in the ${range} range; webhooks may not reach loopback, private, link-local or unique-local addresses unless the endpoint sets allowPrivateNetwork: true`)
+    if (!/^https?:$/.test(new URL(w.url).protocol)) err(`${p}/url`, 'must be an http(s) URL')
+    w.events.forEach((e, j) => {
+      if (e === '*' ? w.events.length > 1 : !PUBLIC_EVENT_NAMES.has(e)) err(`${p}/events/${j}`, e === '*' ? '"*" stands alone' : `unknown event "${e}"; the events are ${[...PUBLIC_EVENT_NAMES].join(', ')}`)
+    })
+    const bad = secretProblem(w.secret)
+    if (bad) err(`${p}/secret`, bad)
+  })
+}
+
 function crossChecks (file: string, c: TenantConfig): TenantError[] {
   const out: TenantError[] = []
   const err = (p: string, message: string) => { out.push({ file, path: p, message }) }
@@ -244,6 +266,7 @@ function crossChecks (file: string, c: TenantConfig): TenantError[] {
     clientIds.add(cl.id)
   })
   for (const m of dialectManifests()) m.crossChecks?.(c as unknown as TenantDocument, err)
+  webhookChecks(c, err)
   try {
     createProviderRegistry(c.providers)
   } catch (e) {

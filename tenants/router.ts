@@ -144,6 +144,12 @@ export class TenantRouter {
   }
 
   get (id: string): TenantConfig | undefined { return this.#byId.get(id)?.config }
+  /** The tenant's config, loading a stored tenant through the resolver when it is not held yet (webhooks). */
+  async lookup (id: string): Promise<TenantConfig | undefined> {
+    const held = this.#byId.get(id)
+    if (held || !this.#resolver) return held?.config
+    return (await this.#resolver({ id })) ? this.#byId.get(id)?.config : undefined
+  }
   fileOf (id: string): string | null | undefined { return this.#byId.get(id)?.file }
   ids (): string[] { return [...this.#byId.keys()] }
   /** The tenant serving `host` (no port; any case), or undefined. */

@@ -8,7 +8,7 @@ import {
   ClientBaseFields, CorsSchema, EmailSchema, LinkingSchema, LocaleSchema, RateLimitsSchema
 } from '../plugins/tenant/schema-parts.ts'
 import { Grammar, Url } from '../plugins/tenant/strings.ts'
-import { EventsSchema } from '../plugins/events/schema.ts'
+import { EventsSchema, WebhooksSchema } from '../plugins/events/schema.ts'
 import { dialectManifests, registryVersion } from './dialects.ts'
 
 const head = {
@@ -26,7 +26,8 @@ const tail = {
   email: EmailSchema,
   rateLimits: Type.Optional(RateLimitsSchema),
   cors: Type.Optional(CorsSchema),
-  events: Type.Optional(EventsSchema)
+  events: Type.Optional(EventsSchema),
+  webhooks: WebhooksSchema
 }
 
 function compose (): TObject {

@@ -20,6 +20,7 @@ import { installAdminErrors } from './errors.ts'
 import eventContext from '../../plugins/events/context.ts'
 import tenantRoutes from './tenant-routes.ts'
 import userRoutes from './user-routes.ts'
+import webhookRoutes from './webhook-routes.ts'
 
 export const ADMIN_PREFIX = '/admin/v1'
 
@@ -109,5 +110,6 @@ export default async function adminApi (app: FastifyInstance, opts: AdminApiOpti
     await admin.register(clientRoutes, ctx)
     await admin.register(userRoutes, ctx)
     await admin.register(keyRoutes, ctx)
+    await admin.register(webhookRoutes, ctx)
   }, { prefix: ADMIN_PREFIX })
 }

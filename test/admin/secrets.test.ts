@@ -47,7 +47,7 @@ t.test('keys are 32 bytes, hex or base64; anything else is refused with how to m
 t.test('the secret fields are the ones the tenant schema marks writeOnly', async (t) => {
   t.same(secretPatterns().map((p) => '/' + p.join('/')).sort(), [
     '/clients/*/apiKey', '/clients/*/previousSecrets/*', '/clients/*/secret', '/instances/*/apiKeys/*',
-    '/providers/*/clientSecret', '/providers/*/consumerSecret'
+    '/providers/*/clientSecret', '/providers/*/consumerSecret', '/webhooks/*/secret'
   ])
 })
 

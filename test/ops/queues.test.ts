@@ -17,7 +17,7 @@ t.test('Bull Board behind HTTP Basic admin credentials', async (t) => {
   const list = await api('/admin/queues/api/queues', { headers: basic('ops', 'correct horse battery') })
   t.equal(list.status, 200)
   const names = ((await list.json()) as any).queues.map((q: any) => q.name).sort()
-  t.same(names, ['vestibule-email', 'vestibule-maintenance'])
+  t.same(names, ['vestibule-email', 'vestibule-maintenance', 'vestibule-webhooks'])
 })
 
 t.test('no dashboard without admin credentials', async (t) => {
