@@ -19,7 +19,8 @@ interface Ready { url: string, bootMs: number, rss: number, heapUsed: number, te
 
 function start (tenantsDir: string, schema: string, script = 'server-child.ts', args: string[] = [tenantsDir, DB, schema], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess, ready: Ready }> {
   const child = fork(path.join(here, script), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server child, written there when it exits (node --cpu-prof).
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env
   })
   return new Promise((resolve, reject) => {
     child.once('error', reject)

@@ -12,8 +12,8 @@ import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, isUniqueViolation, transactionWithRaceRetry, type Executor } from './executor.ts'
 import {
-  issueSession, revokeSession, revokeSessionsBySource, revokeUserSessions, verifySession,
-  type IssueSessionInput, type SessionKind, type VerifiedSession
+  issueSession, revokeSession, revokeSessionsBySource, revokeUserSessions, verifySession, verifySessionBrief,
+  type BriefSession, type IssueSessionInput, type SessionKind, type VerifiedSession
 } from './sessions.ts'
 import { rows, SQL } from './statements.ts'
 import { attachIdentity, resolveSocialLogin, type AttachOutcome, type LinkingRule } from './social.ts'
@@ -343,6 +343,11 @@ export class TenantIdentity {
   async verifySession (kinds: readonly SessionKind[], token: string): Promise<VerifiedSession | undefined> {
     const v = await verifySession(this.#db, this.tenantId, kinds, token)
     return v?.user.disabled_at ? undefined : v
+  }
+
+  /** verifySession with only the user columns a profile read serializes (BRIEF_USER_COLUMNS); blocked accounts excluded in SQL. */
+  verifySessionBrief (kinds: readonly SessionKind[], token: string): Promise<BriefSession | undefined> {
+    return verifySessionBrief(this.#db, this.tenantId, kinds, token)
   }
 
   /** Revokes one token (a sign-out, a rotated refresh token); the event names the session, never the token. */
