@@ -129,7 +129,7 @@ async function mailDelivery (schema: string) {
   // Production workers need the sealing key; the bench's rows are unsealed, which they read as is.
   const env = { ...process.env, NODE_ENV: 'production', VESTIBULE_SECRET_KEY: process.env.VESTIBULE_SECRET_KEY ?? randomBytes(32).toString('base64'), DATABASE_URL: `${DB}?options=-c%20search_path%3D${schema}`, REDIS_URL: REDIS, REDIS_PREFIX: prefix, SMTP_URL: smtp.url, LOG_LEVEL: 'warn' }
   const t0 = performance.now()
-  const workers = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'server.ts'), 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
+  const workers = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), path.join(here, '..', 'server.ts'), 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
   // A worker that cannot start must fail the bench with its reason, not read as 10,000 mails lost.
   let output = ''
   for (const w of workers) { w.stdout!.on('data', (d) => { output = (output + d).slice(-4000) }); w.stderr!.on('data', (d) => { output = (output + d).slice(-4000) }) }
