@@ -112,12 +112,12 @@ async function mailDelivery (schema: string) {
   const COUNT_MAIL = Number(process.env.BENCH_MAILS ?? 10_000)
   const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   const prefix = `vstbench${process.pid}`
-  const { startSmtpPeer } = await import('../test/peers/smtp-peer.ts')
+  const { startSmtpSink } = await import('./smtp-sink.ts')
   const { Queue } = await import('bullmq')
   const { Redis } = await import('ioredis')
   const { EMAIL_QUEUE, emailJob } = await import('../workers/email.worker.ts')
   const { createDatabase, migrateToLatest } = await import('../db/index.ts')
-  const smtp = await startSmtpPeer()
+  const smtp = await startSmtpSink()
   const handle = await createDatabase({ url: DB, schema })
   await migrateToLatest(handle.db, schema)
   const ids = (await sql<{ id: string }>`insert into email_outbox (tenant_id, to_address, from_address, subject, text_body)
@@ -142,9 +142,13 @@ async function mailDelivery (schema: string) {
     const ms = performance.now() - t0
     await new Promise((r) => setTimeout(r, 2000)) // anything sent twice would arrive now
     const received = smtp.messages.length
-    const distinct = new Set(smtp.messages.map((m: any) => String(m.envelopeTo ?? m.to))).size
+    const distinct = new Set(smtp.messages.map((m) => m.envelopeTo.join(','))).size
     const sent = Number((await sql<{ n: string }>`select count(*) as n from email_outbox where sent_at is not null`.execute(handle.db)).rows[0].n)
-    return { mails: COUNT_MAIL, workers: 2, received, distinctRecipients: distinct, markedSent: sent, lost: COUNT_MAIL - distinct, duplicates: received - distinct, seconds: +(ms / 1000).toFixed(1), mailsPerSecond: Math.round(COUNT_MAIL / (ms / 1000)) }
+    // From the first message accepted to the last: the delivery rate without the workers' start (tsx compiling on a loaded machine).
+    const first = smtp.messages[0].at
+    const last = smtp.messages[Math.min(COUNT_MAIL, smtp.messages.length) - 1].at
+    const distinctIds = new Set(smtp.messages.map((m) => m.messageId)).size
+    return { mails: COUNT_MAIL, workers: 2, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 32), smtpConnections: Number(process.env.SMTP_MAX_CONNECTIONS ?? 8), received, distinctRecipients: distinct, distinctMessageIds: distinctIds, markedSent: sent, lost: COUNT_MAIL - distinct, duplicates: received - distinct, seconds: +(ms / 1000).toFixed(1), mailsPerSecond: Math.round(COUNT_MAIL / (ms / 1000)), steadyMailsPerSecond: Math.round((COUNT_MAIL - 1) / ((last - first) / 1000)) }
   } finally {
     await Promise.all(workers.map((w) => new Promise<void>((resolve) => { if (w.exitCode !== null) return resolve(); w.once('exit', () => resolve()); w.kill('SIGTERM') })))
     await queue.obliterate({ force: true }).catch(() => {})
@@ -304,8 +308,8 @@ try {
     }
   }
   if (mail) {
-    pass.mail = mail.lost === 0 && mail.duplicates === 0 && mail.markedSent === mail.mails
-    rows.push([`${mail.mails} queued magic-link mails, ${mail.workers} worker processes, local SMTP`, `${mail.distinctRecipients} delivered, ${mail.lost} lost, ${mail.duplicates} duplicated, ${mail.markedSent} marked sent; ${mail.seconds} s (${mail.mailsPerSecond}/s)`, 'no loss, no duplicate', pass.mail])
+    pass.mail = mail.lost === 0 && mail.duplicates === 0 && mail.markedSent === mail.mails && mail.distinctMessageIds === mail.mails
+    rows.push([`${mail.mails} queued magic-link mails, ${mail.workers} worker processes (${mail.concurrency} deliveries, ${mail.smtpConnections} SMTP connections each), local SMTP`, `${mail.distinctRecipients} delivered, ${mail.lost} lost, ${mail.duplicates} duplicated, ${mail.markedSent} marked sent; ${mail.seconds} s from spawn (${mail.mailsPerSecond}/s), ${mail.steadyMailsPerSecond}/s first to last mail`, 'no loss, no duplicate; >= 1000/s', pass.mail && mail.steadyMailsPerSecond >= 1000])
   }
   const results = {
     measuredAt: new Date().toISOString(),
