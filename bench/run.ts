@@ -252,14 +252,14 @@ const admin = new pg.Client({ connectionString: DB })
 await admin.connect()
 try {
   console.log(`tenancy bench: ${COUNT} tenants, route ${ROUTE}, ${DURATION}s load per run (2-core shared machine: absolute times are noisy)`)
-  // BENCH_ONLY=hot or BENCH_ONLY=tenancy runs one part (the results file then holds that part only).
-  const only = process.env.BENCH_ONLY
-  const one = only === 'hot' || only === 'mail' ? null : await tenancy(1, schema)
-  const many = only === 'hot' || only === 'mail' ? null : await tenancy(COUNT, schema)
+  // BENCH_ONLY=hot, tenancy, mail or a comma list (hot,mail) runs those parts (the results file then holds them only).
+  const parts = new Set((process.env.BENCH_ONLY || 'tenancy,hot,mail').split(','))
+  const one = parts.has('tenancy') ? await tenancy(1, schema) : null
+  const many = parts.has('tenancy') ? await tenancy(COUNT, schema) : null
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-  const hot = only === 'tenancy' || only === 'mail' ? null : await hotPaths(schema)
+  const hot = parts.has('hot') ? await hotPaths(schema) : null
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-  const mail = only === 'tenancy' || only === 'hot' ? null : await mailDelivery(schema)
+  const mail = parts.has('mail') ? await mailDelivery(schema) : null
   const tenancyResults = one && many
     ? {
         tenants: COUNT,
@@ -309,7 +309,9 @@ try {
   }
   if (mail) {
     pass.mail = mail.lost === 0 && mail.duplicates === 0 && mail.markedSent === mail.mails && mail.distinctMessageIds === mail.mails
-    rows.push([`${mail.mails} queued magic-link mails, ${mail.workers} worker processes (${mail.concurrency} deliveries, ${mail.smtpConnections} SMTP connections each), local SMTP`, `${mail.distinctRecipients} delivered, ${mail.lost} lost, ${mail.duplicates} duplicated, ${mail.markedSent} marked sent; ${mail.seconds} s from spawn (${mail.mailsPerSecond}/s), ${mail.steadyMailsPerSecond}/s first to last mail`, 'no loss, no duplicate; >= 1000/s', pass.mail && mail.steadyMailsPerSecond >= 1000])
+    pass.mailRate = mail.steadyMailsPerSecond >= 1000
+    rows.push([`${mail.mails} queued magic-link mails, ${mail.workers} worker processes (${mail.concurrency} deliveries, ${mail.smtpConnections} SMTP connections each), local SMTP`, `${mail.distinctRecipients} delivered, ${mail.lost} lost, ${mail.duplicates} duplicated, ${mail.markedSent} marked sent`, 'no loss, no duplicate', pass.mail])
+    rows.push(['mail throughput, first to last mail (from spawning the workers)', `${mail.steadyMailsPerSecond}/s (${mail.mailsPerSecond}/s, ${mail.seconds} s)`, '>= 1000/s', pass.mailRate])
   }
   const results = {
     measuredAt: new Date().toISOString(),
@@ -317,7 +319,7 @@ try {
     tenancy: tenancyResults,
     hotPaths: hot,
     mail,
-    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate' },
+    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate', mailRate: '>= 1000/s (first to last mail)' },
     pass
   }
   writeFileSync(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n')
