@@ -176,9 +176,11 @@ async function hotPaths (schema: string) {
     await db.query(`insert into users (tenant_id, email, email_verified) select $1, 'u' || i || '@bench.test', true from generate_series(1, ${HOT_USERS}) i`, [HOT_TENANT])
     await db.query(`insert into sessions (tenant_id, user_id, kind, token_hash) select $1, u.id, 'token', encode(sha256(('sess-' || u.email)::bytea), 'hex') from users u where u.tenant_id = $1`, [HOT_TENANT])
     const perRun = DURATION * 6000
+    const PAIRS = Number(process.env.BENCH_PAIRS ?? 5)
+    const runs = 2 + 2 * PAIRS // a warm-up each, then the pairs: every login run consumes fresh links
     await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, email, expires_at)
       select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), 'u' || (i % ${HOT_USERS} + 1) || '@bench.test', now() + interval '2 hours'
-      from generate_series(1, ${perRun * 4}) i`, [HOT_TENANT])
+      from generate_series(1, ${perRun * runs}) i`, [HOT_TENANT])
     await db.query('analyze')
     await db.end()
 
@@ -193,16 +195,27 @@ async function hotPaths (schema: string) {
       requests: [{ setupRequest: (req: any) => ({ ...req, headers: { ...req.headers, authorization: `Token sess-u${(k++ % HOT_USERS) + 1}@bench.test` } }) }]
     })
     const vstBase = `${vst.ready.url}/t/${HOT_TENANT}`
+    // BENCH_PAIRS interleaved pairs (ours, then the floor), default 5: on a shared machine one pair's ratio
+    // swings by tens of percent, so the median pair is reported, with every pair's ratio.
+    const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
     const pair = async (ours: string, theirs: string, opts: () => Partial<autocannon.Options>) => {
       await load(ours, opts()); await load(theirs, opts()) // warm both
-      const a = await load(ours, opts())
-      const b = await load(theirs, opts())
-      if (a.non2xx || b.non2xx || a.errors || b.errors) throw new Error(`failed requests during the hot-path bench: ours ${a.non2xx}/${a.errors}, floor ${b.non2xx}/${b.errors}`)
-      return { rps: Math.round(a.rps), floorRps: Math.round(b.rps), ratio: +(a.rps / b.rps).toFixed(3), p99Ms: a.p99, floorP99Ms: b.p99 }
+      const runs: Array<{ a: Awaited<ReturnType<typeof load>>, b: Awaited<ReturnType<typeof load>>, ratio: number }> = []
+      for (let i = 0; i < PAIRS; i++) {
+        const a = await load(ours, opts())
+        const b = await load(theirs, opts())
+        if (a.non2xx || b.non2xx || a.errors || b.errors) throw new Error(`failed requests during the hot-path bench: ours ${a.non2xx}/${a.errors}, floor ${b.non2xx}/${b.errors}`)
+        runs.push({ a, b, ratio: a.rps / b.rps })
+      }
+      const mid = runs.find((r) => r.ratio === median(runs.map((x) => x.ratio)))!
+      return {
+        rps: Math.round(mid.a.rps), floorRps: Math.round(mid.b.rps), ratio: +mid.ratio.toFixed(3), p99Ms: mid.a.p99, floorP99Ms: mid.b.p99,
+        pairs: runs.map((r) => ({ rps: Math.round(r.a.rps), floorRps: Math.round(r.b.rps), ratio: +r.ratio.toFixed(3) }))
+      }
     }
     const tokenLookup = await pair(`${vstBase}/v1/auth/me/`, `${floor.ready.url}/me`, meRequests)
     const magicLinkLogin = await pair(`${vstBase}/v1/auth/by-link/login/`, `${floor.ready.url}/login`, loginRequests)
-    next = perRun * 4 + 1 // past every link inserted so far, used or not
+    next = perRun * runs + 1 // past every link inserted so far, used or not
     const cleanup = process.env.BENCH_SKIP_CLEANUP ? null : await cleanupUnderLoad(schema, `${vstBase}/v1/auth/by-link/login/`, loginRequests, perRun, next)
     return { tokenLookup, magicLinkLogin, cleanup }
   } finally {
@@ -299,7 +312,7 @@ try {
       const h = hot[name]
       const target = name === 'magicLinkLogin' ? 1.2 : 1.0 // issue 18's targets against the independent floor
       pass[name] = h.ratio >= target
-      rows.push([`${label}: req/s vs the hand-written floor`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms)`, `>= ${target.toFixed(2)}x`, pass[name]])
+      rows.push([`${label}: req/s vs the hand-written floor, median of ${h.pairs.length} interleaved pairs`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms; pairs ${h.pairs.map((p) => `${p.ratio}x`).join(', ')})`, `>= ${target.toFixed(2)}x`, pass[name]])
     }
     const c = hot.cleanup
     if (c) {
