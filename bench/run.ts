@@ -167,7 +167,7 @@ async function hotPaths (schema: string) {
     rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
     dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
   }))
-  // Redis on, as production runs: the tenant-wide limit's counters live there.
+  // Redis on, as production runs: the node census (the tenant-wide limit's share), the credential limiters, the queues.
   const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
   const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, HOT_TENANT, HOT_CLIENT])
   try {

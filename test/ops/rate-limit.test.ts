@@ -4,6 +4,7 @@
 import t from 'tap'
 import { build, rawRequest, tenantDoc, TEST_REDIS_URL } from '../helpers/build.ts'
 import { Redis } from 'ioredis'
+import { LocalWindows } from '../../plugins/rate-limit.ts'
 import { privateRedis } from '../helpers/redis.ts'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -137,4 +138,18 @@ t.test('X-Forwarded-For counts only from a trusted proxy', async (t) => {
   const proxied = await build(t, { tenants: [doc], trustProxy: '127.0.0.1' })
   const trusted = [await spoof(proxied.url, '198.51.100.1'), await spoof(proxied.url, '198.51.100.1'), await spoof(proxied.url, '198.51.100.1'), await spoof(proxied.url, '198.51.100.2')]
   t.same(trusted.map((r) => r.status), [401, 401, 429, 401], 'behind a trusted proxy each client address has its own counter')
+})
+
+t.test('the in-memory windows: budget read per hit, window end, bounded keys', async (t) => {
+  let budget = 2
+  const w = new LocalWindows(60_000, () => budget, 100)
+  const now = 1_000_000
+  t.same([w.hit('k', now), w.hit('k', now), w.hit('k', now + 1500)], [null, null, 59], 'over the budget: the seconds left in the window')
+  budget = 3 // the node count fell: a larger share applies at once
+  t.equal(w.hit('k', now + 2000), null)
+  t.equal(w.hit('k', now + 60_000), null, 'a new window starts when the last one ended')
+  for (let i = 0; i < 500; i++) w.hit(`flood-${i}`, now + 60_000)
+  t.ok(w.size <= 100, `at most 100 keys kept (${w.size})`)
+  for (let i = 0; i < 200; i++) w.hit(`later-${i}`, now + 200_000)
+  t.ok(w.size <= 100, 'ended windows are swept first')
 })
