@@ -14,6 +14,7 @@ import { createMailOutbox, type MailOutbox } from './plugins/mail/index.ts'
 import { DEFAULT_RETENTION_DAYS } from './plugins/events/schema.ts'
 import { WEBHOOK_QUEUE, WebhookDispatcher, type WebhookSettings } from './plugins/events/webhooks.ts'
 import { observeJob, setQueueDepthSource, tenantFiles } from './plugins/metrics.ts'
+import { type NodeCensus, SINGLE_NODE, startNodeCensus } from './plugins/node-census.ts'
 import { quietRequests } from './plugins/request-log.ts'
 import securityHeaders, { PAGE_CSP } from './plugins/security-headers.ts'
 import ops from './routes/ops/index.ts'
@@ -50,6 +51,9 @@ export interface AppOptions {
   redisUrl?: string
   /** Prefix of every Redis key this deployment writes (queues, rate limits); default `vst`. */
   redisPrefix?: string
+  /** How often this node announces itself in Redis (`<prefix>:nodes`) and reads the node count the tenant-wide
+   *  rate limit shares its budget by (ms, default 5000). */
+  nodeHeartbeatMs?: number
   smtpUrl?: string
   outboxDir?: string
   /** Run the job processors in this process (default: true without Redis; with Redis, the caller decides). */
@@ -90,6 +94,8 @@ export interface App {
   db: DatabaseHandle
   log: FastifyBaseLogger
   redis: Redis | null
+  /** The deployment's live nodes as this node last read them (plugins/node-census.ts). */
+  census: NodeCensus
   mail: MailOutbox
   /** Webhook relay and delivery, when this process runs them. */
   webhooks: WebhookDispatcher | null
@@ -127,6 +133,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
 
     const redisPrefix = opts.redisPrefix ?? 'vst'
     let redis: Redis | null = null
+    let census: NodeCensus = SINGLE_NODE
     let queue: Queue | null = null
     let runner: InProcessMailRunner | null = null
     const transport: MailTransport = createMailTransport({ smtpUrl: opts.smtpUrl, outboxDir: opts.outboxDir, log, logLinks: opts.logMailLinks })
@@ -142,6 +149,8 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
       queue = new Queue(EMAIL_QUEUE, { connection: redis, prefix: redisPrefix })
       queue.on('error', (err) => log.warn({ err: err.message }, 'email queue'))
       closers.unshift(() => queue!.close(), () => redis!.quit().catch(() => redis!.disconnect()))
+      census = startNodeCensus(redis, redisPrefix, opts.nodeHeartbeatMs)
+      closers.unshift(() => census.close())
       if (opts.runWorkers) {
         const workers = await startWorkers({ redisUrl: opts.redisUrl, prefix: redisPrefix, db: db.db, transport, log, schedule: opts.schedule, observe: observeJob })
         closers.unshift(() => workers.close())
@@ -185,7 +194,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
     closers.unshift(() => opsApp.close())
 
     const router = new TenantRouter({
-      db: db.db, mail, redis, redisPrefix, log, publicBaseUrl: () => publicBaseUrl, trustProxy: opts.trustProxy ?? false, version: VERSION
+      db: db.db, mail, redis, redisPrefix, nodes: census.count, log, publicBaseUrl: () => publicBaseUrl, trustProxy: opts.trustProxy ?? false, version: VERSION
     }, (req, res) => opsApp.routing(req, res), ['/healthz', '/readyz', '/metrics'])
     closers.unshift(() => router.close())
 
@@ -272,7 +281,7 @@ export async function buildApp (opts: AppOptions = {}): Promise<App> {
 
     let closed: Promise<void> | null = null
     return {
-      server, router, db, log, redis, mail, webhooks, tenantErrors, reloadTenants,
+      server, router, db, log, redis, census, mail, webhooks, tenantErrors, reloadTenants,
       setPublicBaseUrl (url) { publicBaseUrl = url.replace(/\/$/, '') },
       publicBaseUrl: () => publicBaseUrl,
       async listen ({ port = 3000, host = '127.0.0.1' } = {}) {

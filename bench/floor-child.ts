@@ -10,6 +10,20 @@ const [dbUrl, schema, tenant, clientKey] = process.argv.slice(2)
 const pool = new pg.Pool({ connectionString: dbUrl, max: 10, options: `-c search_path=${schema}` })
 const sha = (s: string) => createHash('sha256').update(s).digest('hex')
 const app = Fastify({ logger: false })
+// The same static security headers Vestibule sends on every response (so both write responses of the same size).
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none';base-uri 'none';form-action 'none';frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'DENY',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0'
+}
+app.addHook('onRequest', (_req, reply, done) => { reply.headers(SECURITY_HEADERS); done() })
 const userBody = (u: any) => ({ id: Number(u.id), email: u.email, first_name: u.given_name ?? '', last_name: u.family_name ?? '' })
 
 const LOOKUP = `select u.id, u.email, u.given_name, u.family_name from sessions s join users u on u.id = s.user_id

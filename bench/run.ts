@@ -19,7 +19,8 @@ interface Ready { url: string, bootMs: number, rss: number, heapUsed: number, te
 
 function start (tenantsDir: string, schema: string, script = 'server-child.ts', args: string[] = [tenantsDir, DB, schema], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess, ready: Ready }> {
   const child = fork(path.join(here, script), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server child, written there when it exits (node --cpu-prof).
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env
   })
   return new Promise((resolve, reject) => {
     child.once('error', reject)
@@ -111,12 +112,12 @@ async function mailDelivery (schema: string) {
   const COUNT_MAIL = Number(process.env.BENCH_MAILS ?? 10_000)
   const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   const prefix = `vstbench${process.pid}`
-  const { startSmtpPeer } = await import('../test/peers/smtp-peer.ts')
+  const { startSmtpSink } = await import('./smtp-sink.ts')
   const { Queue } = await import('bullmq')
   const { Redis } = await import('ioredis')
   const { EMAIL_QUEUE, emailJob } = await import('../workers/email.worker.ts')
   const { createDatabase, migrateToLatest } = await import('../db/index.ts')
-  const smtp = await startSmtpPeer()
+  const smtp = await startSmtpSink()
   const handle = await createDatabase({ url: DB, schema })
   await migrateToLatest(handle.db, schema)
   const ids = (await sql<{ id: string }>`insert into email_outbox (tenant_id, to_address, from_address, subject, text_body)
@@ -128,7 +129,7 @@ async function mailDelivery (schema: string) {
   // Production workers need the sealing key; the bench's rows are unsealed, which they read as is.
   const env = { ...process.env, NODE_ENV: 'production', VESTIBULE_SECRET_KEY: process.env.VESTIBULE_SECRET_KEY ?? randomBytes(32).toString('base64'), DATABASE_URL: `${DB}?options=-c%20search_path%3D${schema}`, REDIS_URL: REDIS, REDIS_PREFIX: prefix, SMTP_URL: smtp.url, LOG_LEVEL: 'warn' }
   const t0 = performance.now()
-  const workers = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'server.ts'), 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
+  const workers = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), path.join(here, '..', 'server.ts'), 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
   // A worker that cannot start must fail the bench with its reason, not read as 10,000 mails lost.
   let output = ''
   for (const w of workers) { w.stdout!.on('data', (d) => { output = (output + d).slice(-4000) }); w.stderr!.on('data', (d) => { output = (output + d).slice(-4000) }) }
@@ -141,9 +142,13 @@ async function mailDelivery (schema: string) {
     const ms = performance.now() - t0
     await new Promise((r) => setTimeout(r, 2000)) // anything sent twice would arrive now
     const received = smtp.messages.length
-    const distinct = new Set(smtp.messages.map((m: any) => String(m.envelopeTo ?? m.to))).size
+    const distinct = new Set(smtp.messages.map((m) => m.envelopeTo.join(','))).size
     const sent = Number((await sql<{ n: string }>`select count(*) as n from email_outbox where sent_at is not null`.execute(handle.db)).rows[0].n)
-    return { mails: COUNT_MAIL, workers: 2, received, distinctRecipients: distinct, markedSent: sent, lost: COUNT_MAIL - distinct, duplicates: received - distinct, seconds: +(ms / 1000).toFixed(1), mailsPerSecond: Math.round(COUNT_MAIL / (ms / 1000)) }
+    // From the first message accepted to the last: the delivery rate without the workers' start (tsx compiling on a loaded machine).
+    const first = smtp.messages[0].at
+    const last = smtp.messages[Math.min(COUNT_MAIL, smtp.messages.length) - 1].at
+    const distinctIds = new Set(smtp.messages.map((m) => m.messageId)).size
+    return { mails: COUNT_MAIL, workers: 2, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 32), smtpConnections: Number(process.env.SMTP_MAX_CONNECTIONS ?? 8), received, distinctRecipients: distinct, distinctMessageIds: distinctIds, markedSent: sent, lost: COUNT_MAIL - distinct, duplicates: received - distinct, seconds: +(ms / 1000).toFixed(1), mailsPerSecond: Math.round(COUNT_MAIL / (ms / 1000)), steadyMailsPerSecond: Math.round((COUNT_MAIL - 1) / ((last - first) / 1000)) }
   } finally {
     await Promise.all(workers.map((w) => new Promise<void>((resolve) => { if (w.exitCode !== null) return resolve(); w.once('exit', () => resolve()); w.kill('SIGTERM') })))
     await queue.obliterate({ force: true }).catch(() => {})
@@ -162,7 +167,7 @@ async function hotPaths (schema: string) {
     rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
     dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
   }))
-  // Redis on, as production runs: the tenant-wide limit's counters live there.
+  // Redis on, as production runs: the node census (the tenant-wide limit's share), the credential limiters, the queues.
   const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
   const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, HOT_TENANT, HOT_CLIENT])
   try {
@@ -171,9 +176,11 @@ async function hotPaths (schema: string) {
     await db.query(`insert into users (tenant_id, email, email_verified) select $1, 'u' || i || '@bench.test', true from generate_series(1, ${HOT_USERS}) i`, [HOT_TENANT])
     await db.query(`insert into sessions (tenant_id, user_id, kind, token_hash) select $1, u.id, 'token', encode(sha256(('sess-' || u.email)::bytea), 'hex') from users u where u.tenant_id = $1`, [HOT_TENANT])
     const perRun = DURATION * 6000
+    const PAIRS = Number(process.env.BENCH_PAIRS ?? 5)
+    const runs = 2 + 2 * PAIRS // a warm-up each, then the pairs: every login run consumes fresh links
     await db.query(`insert into one_time_tokens (tenant_id, purpose, token_hash, data, email, expires_at)
       select $1, 'magic-link', encode(sha256(('ml-' || i)::bytea), 'hex'), jsonb_build_object('email', 'u' || (i % ${HOT_USERS} + 1) || '@bench.test'), 'u' || (i % ${HOT_USERS} + 1) || '@bench.test', now() + interval '2 hours'
-      from generate_series(1, ${perRun * 4}) i`, [HOT_TENANT])
+      from generate_series(1, ${perRun * runs}) i`, [HOT_TENANT])
     await db.query('analyze')
     await db.end()
 
@@ -188,16 +195,27 @@ async function hotPaths (schema: string) {
       requests: [{ setupRequest: (req: any) => ({ ...req, headers: { ...req.headers, authorization: `Token sess-u${(k++ % HOT_USERS) + 1}@bench.test` } }) }]
     })
     const vstBase = `${vst.ready.url}/t/${HOT_TENANT}`
+    // BENCH_PAIRS interleaved pairs (ours, then the floor), default 5: on a shared machine one pair's ratio
+    // swings by tens of percent, so the median pair is reported, with every pair's ratio.
+    const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
     const pair = async (ours: string, theirs: string, opts: () => Partial<autocannon.Options>) => {
       await load(ours, opts()); await load(theirs, opts()) // warm both
-      const a = await load(ours, opts())
-      const b = await load(theirs, opts())
-      if (a.non2xx || b.non2xx || a.errors || b.errors) throw new Error(`failed requests during the hot-path bench: ours ${a.non2xx}/${a.errors}, floor ${b.non2xx}/${b.errors}`)
-      return { rps: Math.round(a.rps), floorRps: Math.round(b.rps), ratio: +(a.rps / b.rps).toFixed(3), p99Ms: a.p99, floorP99Ms: b.p99 }
+      const runs: Array<{ a: Awaited<ReturnType<typeof load>>, b: Awaited<ReturnType<typeof load>>, ratio: number }> = []
+      for (let i = 0; i < PAIRS; i++) {
+        const a = await load(ours, opts())
+        const b = await load(theirs, opts())
+        if (a.non2xx || b.non2xx || a.errors || b.errors) throw new Error(`failed requests during the hot-path bench: ours ${a.non2xx}/${a.errors}, floor ${b.non2xx}/${b.errors}`)
+        runs.push({ a, b, ratio: a.rps / b.rps })
+      }
+      const mid = runs.find((r) => r.ratio === median(runs.map((x) => x.ratio)))!
+      return {
+        rps: Math.round(mid.a.rps), floorRps: Math.round(mid.b.rps), ratio: +mid.ratio.toFixed(3), p99Ms: mid.a.p99, floorP99Ms: mid.b.p99,
+        pairs: runs.map((r) => ({ rps: Math.round(r.a.rps), floorRps: Math.round(r.b.rps), ratio: +r.ratio.toFixed(3) }))
+      }
     }
     const tokenLookup = await pair(`${vstBase}/v1/auth/me/`, `${floor.ready.url}/me`, meRequests)
     const magicLinkLogin = await pair(`${vstBase}/v1/auth/by-link/login/`, `${floor.ready.url}/login`, loginRequests)
-    next = perRun * 4 + 1 // past every link inserted so far, used or not
+    next = perRun * runs + 1 // past every link inserted so far, used or not
     const cleanup = process.env.BENCH_SKIP_CLEANUP ? null : await cleanupUnderLoad(schema, `${vstBase}/v1/auth/by-link/login/`, loginRequests, perRun, next)
     return { tokenLookup, magicLinkLogin, cleanup }
   } finally {
@@ -247,14 +265,14 @@ const admin = new pg.Client({ connectionString: DB })
 await admin.connect()
 try {
   console.log(`tenancy bench: ${COUNT} tenants, route ${ROUTE}, ${DURATION}s load per run (2-core shared machine: absolute times are noisy)`)
-  // BENCH_ONLY=hot or BENCH_ONLY=tenancy runs one part (the results file then holds that part only).
-  const only = process.env.BENCH_ONLY
-  const one = only === 'hot' || only === 'mail' ? null : await tenancy(1, schema)
-  const many = only === 'hot' || only === 'mail' ? null : await tenancy(COUNT, schema)
+  // BENCH_ONLY=hot, tenancy, mail or a comma list (hot,mail) runs those parts (the results file then holds them only).
+  const parts = new Set((process.env.BENCH_ONLY || 'tenancy,hot,mail').split(','))
+  const one = parts.has('tenancy') ? await tenancy(1, schema) : null
+  const many = parts.has('tenancy') ? await tenancy(COUNT, schema) : null
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-  const hot = only === 'tenancy' || only === 'mail' ? null : await hotPaths(schema)
+  const hot = parts.has('hot') ? await hotPaths(schema) : null
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-  const mail = only === 'tenancy' || only === 'hot' ? null : await mailDelivery(schema)
+  const mail = parts.has('mail') ? await mailDelivery(schema) : null
   const tenancyResults = one && many
     ? {
         tenants: COUNT,
@@ -294,7 +312,7 @@ try {
       const h = hot[name]
       const target = name === 'magicLinkLogin' ? 1.2 : 1.0 // issue 18's targets against the independent floor
       pass[name] = h.ratio >= target
-      rows.push([`${label}: req/s vs the hand-written floor`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms)`, `>= ${target.toFixed(2)}x`, pass[name]])
+      rows.push([`${label}: req/s vs the hand-written floor, median of ${h.pairs.length} interleaved pairs`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms; pairs ${h.pairs.map((p) => `${p.ratio}x`).join(', ')})`, `>= ${target.toFixed(2)}x`, pass[name]])
     }
     const c = hot.cleanup
     if (c) {
@@ -303,8 +321,10 @@ try {
     }
   }
   if (mail) {
-    pass.mail = mail.lost === 0 && mail.duplicates === 0 && mail.markedSent === mail.mails
-    rows.push([`${mail.mails} queued magic-link mails, ${mail.workers} worker processes, local SMTP`, `${mail.distinctRecipients} delivered, ${mail.lost} lost, ${mail.duplicates} duplicated, ${mail.markedSent} marked sent; ${mail.seconds} s (${mail.mailsPerSecond}/s)`, 'no loss, no duplicate', pass.mail])
+    pass.mail = mail.lost === 0 && mail.duplicates === 0 && mail.markedSent === mail.mails && mail.distinctMessageIds === mail.mails
+    pass.mailRate = mail.steadyMailsPerSecond >= 1000
+    rows.push([`${mail.mails} queued magic-link mails, ${mail.workers} worker processes (${mail.concurrency} deliveries, ${mail.smtpConnections} SMTP connections each), local SMTP`, `${mail.distinctRecipients} delivered, ${mail.lost} lost, ${mail.duplicates} duplicated, ${mail.markedSent} marked sent`, 'no loss, no duplicate', pass.mail])
+    rows.push(['mail throughput, first to last mail (from spawning the workers)', `${mail.steadyMailsPerSecond}/s (${mail.mailsPerSecond}/s, ${mail.seconds} s)`, '>= 1000/s', pass.mailRate])
   }
   const results = {
     measuredAt: new Date().toISOString(),
@@ -312,7 +332,7 @@ try {
     tenancy: tenancyResults,
     hotPaths: hot,
     mail,
-    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate' },
+    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate', mailRate: '>= 1000/s (first to last mail)' },
     pass
   }
   writeFileSync(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n')

@@ -1,13 +1,20 @@
-// Per-tenant rate limits on @fastify/rate-limit, registered once per tenant instance: counters in Redis
-// when the deployment has one (shared by every node), in memory otherwise. A tenant-wide limit covers
-// every route, keyed by tenant + authenticated client (from headers) + client address (IPv6 /64); dialects add named limiters on
-// credential paths keyed by the identifier (an email, an address). When Redis fails, requests are served
-// (fail open, logged): a Redis outage must not refuse every sign-in. A 429 leaves through the dialect's
-// own error handler as a RateLimitedError, so each dialect answers in its own envelope. The first refusal of a
+// Per-tenant rate limits, registered once per tenant instance. A tenant-wide limit covers every route,
+// keyed by tenant + authenticated client (from headers) + client address (IPv6 /64). It is counted in
+// this node's memory, no Redis round trip per request: each node allows its share of the budget,
+// ceil(max / live nodes), the node count coming from the Redis heartbeat set (plugins/node-census.ts).
+// Tolerance: across N nodes a key is allowed at most N * ceil(max / N) (< max + N) per window when the
+// load balancer spreads its requests, and fewer (its node's share) when they all land on one node; for a
+// heartbeat interval after a node joins or leaves, the others still share by the old count.
+// Dialects add named limiters on credential paths keyed by the identifier (an email, an address): those are
+// @fastify/rate-limit counters in Redis when the deployment has one (exact, shared by every node), in memory
+// otherwise. When Redis fails, requests are served (fail open, logged): a Redis outage must not refuse
+// every sign-in. A 429 leaves through the dialect's own error handler as a RateLimitedError, so each
+// dialect answers in its own envelope. The first refusal of a
 // counter in its window is recorded as a `rate-limited` audit event (deduped per window: in Redis with SET NX
 // across nodes, else in this process), never blocking the answer.
 import { createHash } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
+import { parse as parseDuration } from '@lukeed/ms'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import fp from 'fastify-plugin'
@@ -20,6 +27,44 @@ type Limit = NonNullable<RateLimitsConfig['default']>
 
 /** Applies when a tenant sets no `rateLimits.default`: generous, but a single client cannot flood a tenant. */
 export const DEFAULT_TENANT_LIMIT: Limit = { max: 600, timeWindow: '1 minute' }
+
+/** Most keys one tenant instance counts in memory: past it, expired windows are swept, then the oldest keys dropped. */
+export const LOCAL_KEYS = 20_000
+
+/**
+ * Fixed-window counters in memory, one per key; `budget()` is read on each hit so a change in the node
+ * count applies at once. hit() answers null (allowed) or the seconds until the key's window ends.
+ */
+export class LocalWindows {
+  readonly #windows = new Map<string, { count: number, resetAt: number }>()
+  constructor (readonly windowMs: number, readonly budget: () => number, readonly maxKeys = LOCAL_KEYS) {}
+  get size (): number { return this.#windows.size }
+  hit (key: string, now = Date.now()): number | null {
+    let w = this.#windows.get(key)
+    if (w === undefined || w.resetAt <= now) {
+      if (w !== undefined) this.#windows.delete(key)
+      else if (this.#windows.size >= this.maxKeys) this.#evict(now)
+      w = { count: 0, resetAt: now + this.windowMs }
+      this.#windows.set(key, w)
+    }
+    if (w.count >= this.budget()) return Math.max(1, Math.ceil((w.resetAt - now) / 1000))
+    w.count++
+    return null
+  }
+  #evict (now: number): void {
+    for (const [k, w] of this.#windows) if (w.resetAt <= now) this.#windows.delete(k)
+    // Still full: drop the oldest windows (Map order is insertion order; a renewed window is re-inserted).
+    const excess = this.#windows.size - Math.floor(this.maxKeys * 0.9)
+    if (excess <= 0) return
+    let n = 0
+    for (const k of this.#windows.keys()) {
+      if (n++ >= excess) break
+      this.#windows.delete(k)
+    }
+  }
+}
+
+const windowMs = (w: number | string): number => (typeof w === 'number' ? w : parseDuration(w) ?? 60_000)
 
 export class RateLimitedError extends Error {
   readonly statusCode = 429
@@ -107,10 +152,13 @@ export default fp(async function tenantRateLimits (app: FastifyInstance) {
     }
     return '-'
   }
-  const tenantWide = app.limiter('default', tenant.rateLimits.default ?? DEFAULT_TENANT_LIMIT, (req) => `${clientOf(req)}|${clientIpKey(req.ip)}`)
-  // First thing on every request, so refused and malformed requests count too.
-  app.addHook('onRequest', async (req) => {
-    const retryAfter = await tenantWide(req)
-    if (retryAfter !== null) throw new RateLimitedError(retryAfter)
+  const limit = tenant.rateLimits.default ?? DEFAULT_TENANT_LIMIT
+  const tenantWide = new LocalWindows(windowMs(limit.timeWindow), () => Math.ceil(limit.max / Math.max(1, tenant.nodes())))
+  // First thing on every request, so refused and malformed requests count too. Synchronous: no promise per request.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const key = `${clientOf(req)}|${clientIpKey(req.ip)}`
+    const retryAfter = tenantWide.hit(key)
+    if (retryAfter !== null) record('default', `${tenant.id}|default|${key}`, retryAfter) // not awaited
+    done(retryAfter === null ? undefined : new RateLimitedError(retryAfter))
   })
 }, { name: 'vestibule-rate-limits', fastify: '5.x', decorators: { fastify: ['tenant'] } })

@@ -29,6 +29,8 @@ export interface SharedServices {
   mail: MailOutbox
   redis: Redis | null
   redisPrefix: string
+  /** Live nodes of the deployment (plugins/node-census.ts); absent: 1. */
+  nodes?: () => number
   log: FastifyBaseLogger
   /** e.g. http://127.0.0.1:3000 — the default base of tenants without a publicUrl. */
   publicBaseUrl: () => string
@@ -57,6 +59,7 @@ export function tenantContext (config: TenantConfig, shared: SharedServices, pro
     identity: createTenantIdentity(shared.db, { tenantId: config.id, linking: config.linking, mail: shared.mail }),
     redis: shared.redis,
     redisPrefix: shared.redisPrefix,
+    nodes: shared.nodes ?? (() => 1),
     client: (id: unknown) => (typeof id === 'string' ? clients.get(id) : undefined),
     section: <T>(name: string) => config[name] as T,
     rateLimitClients: mountedDialects(config.dialects).flatMap((m) => (m.rateLimitClient ? [m.rateLimitClient(config as unknown as TenantDocument)] : []))

@@ -7,9 +7,11 @@ import { CompiledQuery } from 'kysely'
 import { preparedStatement as named } from '../../db/prepared.ts'
 import type { Executor } from './executor.ts'
 
-/** Every column of users, for callers that hand the whole row on (drf's auth(), Capture's entity). */
+/** Every column of users, for callers that hand the whole row on (drf's auth(), Capture's entity, Syncano's user). */
 export const USER_COLUMNS = 'id, uuid, tenant_id, email, email_verified, username, given_name, family_name, display_name, photo, locale, referral_code, referred_by_id, password_hash, attributes, created_at, updated_at, disabled_at, email_verified_at'
 const userColumns = (alias: string) => USER_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ')
+/** What the read-only DRF profile routes serialize (by-link's me/, rest-social-auth's GET /user): verifySessionBrief. */
+export const BRIEF_USER_COLUMNS = 'id, email, email_verified, username, given_name, family_name, referral_code'
 export const TOKEN_COLUMNS = 'id, tenant_id, purpose, token_hash, user_id, data, email, created_at, expires_at, consumed_at'
 export const SESSION_COLUMNS = 'id, tenant_id, user_id, kind, token_hash, client_id, source, created_at, expires_at, revoked_at'
 
@@ -38,6 +40,16 @@ export const SQL = {
       where s.tenant_id = $1 and s.token_hash = $3 and s.kind = any($4::text[]) and s.revoked_at is null
         and (s.expires_at is null or s.expires_at > now())) v on true
     where k.tenant_id = $1 and k.kid = $2 and k.retired_at is null`),
+  /**
+   * $1 tenant, $2 token hash, $3 kinds (text[]): the live session of an account that is not blocked, with the
+   * few user columns a profile read serializes (fewer columns: less for PostgreSQL to send and pg to decode
+   * per request). The blocked-account rule of TenantIdentity.verifySession is in the WHERE here.
+   */
+  verifySessionBrief: named('vst_verify_session_brief', `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.created_at as s_created_at,
+      ${BRIEF_USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}
+    from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
+    where s.tenant_id = $1 and s.token_hash = $2 and s.kind = any($3::text[]) and s.revoked_at is null
+      and (s.expires_at is null or s.expires_at > now()) and u.disabled_at is null`),
   /** $1 tenant, $2 purpose, $3 token hash: consume once. */
   consumeToken: named('vst_consume_token', `update one_time_tokens set consumed_at = now()
     where tenant_id = $1 and purpose = $2 and token_hash = $3 and consumed_at is null and expires_at > now()

@@ -12,8 +12,8 @@ import { logins } from '../metrics.ts'
 import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, isUniqueViolation, transactionWithRaceRetry, type Executor } from './executor.ts'
 import {
-  issueSession, revokeSession, revokeSessionById, revokeSessionsBySource, revokeUserSessions, verifySession,
-  type IssueSessionInput, type SessionKind, type VerifiedSession
+  issueSession, revokeSession, revokeSessionById, revokeSessionsBySource, revokeUserSessions, verifySession, verifySessionBrief,
+  type BriefSession, type IssueSessionInput, type SessionKind, type VerifiedSession
 } from './sessions.ts'
 import { rows, SQL } from './statements.ts'
 import { issueSignedSession, publicJwks, verifySignedSession, type JwtAlgorithm, type SignedSessionOptions } from './signing-keys.ts'
@@ -406,6 +406,11 @@ export class TenantIdentity {
       if (revoked) await recordEvent(trx, this.tenantId, 'session-revoked', revoked.user_id, { session: revoked.id, kind: revoked.kind }, { client: revoked.client_id })
       return revoked !== undefined
     })
+  }
+
+  /** verifySession with only the user columns a profile read serializes (BRIEF_USER_COLUMNS); blocked accounts excluded in SQL. */
+  verifySessionBrief (kinds: readonly SessionKind[], token: string): Promise<BriefSession | undefined> {
+    return verifySessionBrief(this.#db, this.tenantId, kinds, token)
   }
 
   /** Revokes one token (a sign-out, a rotated refresh token); the event names the session, never the token. */

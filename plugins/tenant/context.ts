@@ -26,6 +26,8 @@ export interface TenantContext {
   redis: Redis | null
   /** Prefix for every Redis key this deployment writes (e.g. rate-limit counters): `${redisPrefix}:…`. */
   redisPrefix: string
+  /** Live nodes of the deployment (the Redis heartbeat set; 1 without Redis): the tenant-wide limit's share. */
+  nodes (): number
   /** Client by its public id (client_id / client_key), or undefined. */
   client (id: unknown): ClientConfig | undefined
   /** A top-level section a dialect owns (e.g. `instances`), as validated against that dialect's schema. */

@@ -32,10 +32,10 @@ export const RateLimitSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const RateLimitsSchema = Type.Object({
-  default: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'Every route of the tenant, per authenticated client (HTTP Basic client id with its secret, or a valid X-API-KEY instance; anything else counts as no client) and client address (IPv6 per /64). Default 600 per minute.' })),
+  default: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'Every route of the tenant, counted in each node\'s memory (its share of the budget), per authenticated client (HTTP Basic client id with its secret, or a valid X-API-KEY instance; anything else counts as no client) and client address (IPv6 per /64). Default 600 per minute.' })),
   login: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'Credential paths: Capture password sign-in per address (default 10 per 15 minutes); oauth-confirm and syncano sign-in per client address (only when set).' })),
   link: Type.Optional(Type.Intersect([RateLimitSchema], { description: 'by-link link/: per client address and, separately, per address mailed. Default 5 per 15 minutes.' }))
-}, { additionalProperties: false, description: 'Rate limits of this tenant. Counters live in Redis when REDIS_URL is set (shared by every node), in memory otherwise; if Redis fails, requests are served. Over a limit: HTTP 429 with Retry-After in the dialect\'s own error envelope (Capture API calls: HTTP 200, code 510).' })
+}, { additionalProperties: false, description: 'Rate limits of this tenant. The tenant-wide `default` limit is counted in each node\'s memory, each node allowing ceil(max / live nodes) (the node count from a Redis heartbeat set; docs/operations.md gives the tolerance). The credential limits (`login`, `link`) live in Redis when REDIS_URL is set (exact, shared by every node), in memory otherwise; if Redis fails, they let requests through. Over a limit: HTTP 429 with Retry-After in the dialect\'s own error envelope (Capture API calls: HTTP 200, code 510).' })
 
 export const CorsSchema = Type.Object({
   origins: Type.Array(Grammar('origin'), { minItems: 1, description: 'Browser origins (scheme://host[:port], no path) allowed to call this tenant\'s API with fetch/XHR. Absent: no cross-origin access.' }),

@@ -1,9 +1,9 @@
 // GET / PATCH /user and POST /logout, authenticated with `Authorization: Token …`.
 import type { FastifyInstance } from 'fastify'
 import type { User } from '../../db/index.ts'
-import { auth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
+import { auth, briefAuth, DETAIL, tokenAuth } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
-import type { UserFields } from '../../plugins/identity/index.ts'
+import type { BriefUser, UserFields } from '../../plugins/identity/index.ts'
 import { DRF_BODIES } from '../../plugins/schemas.ts'
 import type { RestSocialAuthOptions } from './options.ts'
 import { Forbidden, LogoutResponse, Unauthorized, UnsupportedMedia, UserResponse, UserUpdateBody, UserUpdateErrors } from './schemas.ts'
@@ -31,11 +31,13 @@ export default async function userRoutes (app: FastifyInstance, opts: RestSocial
   const { identity } = app.tenant
   const maxAuthAgeMs = (opts.emailChangeMaxAuthAgeSeconds ?? 300) * 1000
   const authenticate = tokenAuth(app, ['token'])
+  // GET /user and /logout read the session and the serialized columns only: the brief lookup.
+  const authenticateBrief = tokenAuth(app, ['token'], { brief: true })
 
   app.get('/user', {
-    onRequest: authenticate,
+    onRequest: authenticateBrief,
     schema: { operationId: 'restSocialAuthGetUser', tags: TAGS, summary: 'The authenticated user', security: SECURITY, response: { 200: UserResponse, 401: Unauthorized } }
-  }, async (req) => serializeUser(auth(req).user))
+  }, async (req) => serializeUser(briefAuth(req).user))
 
   app.patch('/user', {
     onRequest: authenticate,
@@ -77,14 +79,14 @@ export default async function userRoutes (app: FastifyInstance, opts: RestSocial
   })
 
   app.post('/logout', {
-    onRequest: authenticate,
+    onRequest: authenticateBrief,
     schema: { operationId: 'restSocialAuthLogout', tags: TAGS, summary: 'Revoke the token used for this request', security: SECURITY, response: { 200: LogoutResponse, 401: Unauthorized, 413: UnsupportedMedia, 415: UnsupportedMedia } }
   }, async (req) => {
-    await identity.revokeSession(auth(req).token)
+    await identity.revokeSession(briefAuth(req).token)
     return { detail: DETAIL.loggedOut }
   })
 }
 
-function serializeUser (u: User) {
+function serializeUser (u: BriefUser) {
   return { id: Number(u.id), email: u.email, email_verified: u.email_verified, first_name: u.given_name ?? '', last_name: u.family_name ?? '', referral_code: u.referral_code }
 }

@@ -36,3 +36,17 @@ for (const store of ['memory', 'redis'] as const) {
     t.equal((await events()).length, 2)
   })
 }
+
+t.test('the tenant-wide limit (counted in memory per node) records its first refusal too', async (t) => {
+  const id = `rle-tw-${process.pid}-${Date.now().toString(36)}`
+  const b = await build(t, { tenants: [tenantDoc(id, { clients: [{ id: 'web' }], dialects: { 'by-link': { linkUrl: 'https://rl.test/l/{token}' } }, rateLimits: { default: { max: 3, timeWindow: '1 minute' } } })], webhooks: { run: false } })
+  const statuses: number[] = []
+  for (let i = 0; i < 6; i++) statuses.push((await b.api(`/t/${id}/v1/auth/me/`, { headers: { authorization: 'Token nope', 'user-agent': 'rl-test' } })).status)
+  t.same(statuses, [401, 401, 401, 429, 429, 429])
+  const events = () => b.app.db.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', id).where('type', '=', 'rate-limited').execute()
+  await until('the event', async () => (await events()).length >= 1, 5000)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const rows = await events()
+  t.equal(rows.length, 1, 'three refusals, one event')
+  t.match(rows[0], { user_id: null, data: { limiter: 'default' } })
+})

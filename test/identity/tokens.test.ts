@@ -1,7 +1,7 @@
 // One-time tokens and sessions on both engines: single use under concurrency, expiry, tenant and purpose binding.
 import t from 'tap'
 import { sql } from 'kysely'
-import { consumeOneTimeToken, createOneTimeToken, createUser, issueSession, peekOneTimeToken, revokeSession, revokeSessionsBySource, verifySession } from '../../plugins/identity/index.ts'
+import { consumeOneTimeToken, createOneTimeToken, createUser, issueSession, peekOneTimeToken, revokeSession, revokeSessionsBySource, verifySession, verifySessionBrief } from '../../plugins/identity/index.ts'
 import { hashToken } from '../../plugins/crypto.ts'
 import { testDatabase, type Engine } from '../helpers/build.ts'
 
@@ -69,6 +69,29 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
       t.equal((await revokeSessionsBySource(db, 'a', 'code-1')).length, 2)
       t.notOk(await verifySession(db, 'a', ['access', 'refresh'], a1.token))
       t.notOk(await verifySession(db, 'a', ['access', 'refresh'], a2.token))
+    })
+
+    t.test('the brief lookup (profile reads): same rules, a blocked account\'s live token is dead, only the brief columns', async (t) => {
+      const user = await createUser(db, 'a', { email: 'brief@a.test', given_name: 'Bri' })
+      const { token, session } = await issueSession(db, { tenantId: 'a', userId: user.id, kind: 'token', clientId: 'cl' })
+      const v = await verifySessionBrief(db, 'a', ['token'], token)
+      t.same(v, {
+        session: { id: session.id, kind: 'token', client_id: 'cl', created_at: session.created_at },
+        user: { id: user.id, email: 'brief@a.test', email_verified: false, given_name: 'Bri', family_name: null, referral_code: null }
+      }, 'the session and the serialized columns, nothing else (no password hash, no attributes)')
+      t.notOk(await verifySessionBrief(db, 'b', ['token'], token), 'tenant-bound')
+      t.notOk(await verifySessionBrief(db, 'a', ['access'], token), 'kind-bound')
+      t.notOk(await verifySessionBrief(db, 'a', ['token'], ''), 'empty token')
+      // Blocked without the revocation (a session that escaped it): the statement itself refuses it.
+      await db.updateTable('users').set({ disabled_at: sql`now()` }).where('id', '=', user.id).execute()
+      t.notOk(await verifySessionBrief(db, 'a', ['token'], token), 'blocked account')
+      await db.updateTable('users').set({ disabled_at: null }).where('id', '=', user.id).execute()
+      t.ok(await verifySessionBrief(db, 'a', ['token'], token))
+      await db.updateTable('sessions').set({ expires_at: sql`now() - interval '1 second'` }).where('id', '=', session.id).execute()
+      t.notOk(await verifySessionBrief(db, 'a', ['token'], token), 'expired')
+      await db.updateTable('sessions').set({ expires_at: null }).where('id', '=', session.id).execute()
+      t.ok(await revokeSession(db, 'a', token))
+      t.notOk(await verifySessionBrief(db, 'a', ['token'], token), 'revoked')
     })
   })
 }
