@@ -51,6 +51,14 @@ export type UserFields = Partial<Pick<User,
  */
 export async function createUser (db: Executor, tenantId: string, fields: UserFields): Promise<User> {
   fields = withNormalizedEmail(fields)
+  if (fields.referred_by_id != null) {
+    // The referrer was checked before the provider was called; it may have been erased since. FOR KEY SHARE
+    // waits for a concurrent erase to commit and then finds nothing: the account is made without a referrer,
+    // as ON DELETE SET NULL would have left it a moment later (never a foreign-key error, a 500).
+    const referrer = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', fields.referred_by_id)
+      .forKeyShare().executeTakeFirst()
+    if (!referrer) fields = { ...fields, referred_by_id: null }
+  }
   const values: NewUser = { ...fields, tenant_id: tenantId, attributes: JSON.stringify(fields.attributes ?? {}) }
   if (!values.username) return db.insertInto('users').values(values).returningAll().executeTakeFirstOrThrow()
   const created = await db.insertInto('users').values(values)

@@ -66,7 +66,7 @@ export interface SocialPeer {
 interface CodeRecord { site: Site, userKey: string, clientId: string, redirectUri: string, challenge?: string, expires: number }
 interface TokenRecord { site: Site, userKey: string, clientId: string }
 
-export async function startSocialPeer (opts: { clients?: SocialClient[], users?: Record<string, SocialUser>, checkAppsecretProof?: boolean } = {}): Promise<SocialPeer> {
+export async function startSocialPeer (opts: { clients?: SocialClient[], users?: Record<string, SocialUser>, checkAppsecretProof?: boolean, beforeAnswer?: (path: string) => Promise<void> | void } = {}): Promise<SocialPeer> {
   const clients = opts.clients ?? [DEFAULT_SOCIAL_CLIENT]
   const users = opts.users ?? SOCIAL_PEER_USERS
   const codes = new Map<string, CodeRecord>()
@@ -91,6 +91,7 @@ export async function startSocialPeer (opts: { clients?: SocialClient[], users?:
   async function handle (req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://peer')
     requests.push({ method: req.method ?? 'GET', path: url.pathname, authorization: req.headers.authorization })
+    await opts.beforeAnswer?.(url.pathname) // a test's hook: act while the provider call is in flight
     const raw = req.method === 'POST' ? await readBody(req) : ''
     const body = new URLSearchParams(raw)
     const param = (k: string) => body.get(k) ?? url.searchParams.get(k)

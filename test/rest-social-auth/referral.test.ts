@@ -9,8 +9,13 @@ import { SOCIAL_PEER_USERS, startSocialPeer, type SocialUser } from '../peers/so
 
 const REDIRECT = 'http://127.0.0.1:1/callback'
 const person = (id: string, name: string): SocialUser => ({ id, login: name, name, firstName: name, lastName: 'Test', emails: [{ email: `${name}@example.test`, primary: true, verified: true }] })
-const users = { ...SOCIAL_PEER_USERS, dave: person('2001', 'dave'), erin: person('2002', 'erin'), frank: person('2003', 'frank'), gina: person('2004', 'gina'), hal: person('2005', 'hal') }
-const social = await startSocialPeer({ users, clients: [{ clientId: 'app', clientSecret: 'app-secret', redirectUris: [REDIRECT] }] })
+const users = { ...SOCIAL_PEER_USERS, dave: person('2001', 'dave'), erin: person('2002', 'erin'), frank: person('2003', 'frank'), gina: person('2004', 'gina'), hal: person('2005', 'hal'), ivy: person('2006', 'ivy'), jack: person('2007', 'jack') }
+let duringProviderCall: (() => Promise<void>) | null = null
+const social = await startSocialPeer({
+  users,
+  clients: [{ clientId: 'app', clientSecret: 'app-secret', redirectUris: [REDIRECT] }],
+  beforeAnswer: async () => { const act = duringProviderCall; duringProviderCall = null; await act?.() }
+})
 t.teardown(() => social.close())
 const providers = {
   facebook: { type: 'facebook', allowPrivateNetwork: true, clientId: 'app', clientSecret: 'app-secret', endpoints: { authorize: social.facebook.authorize, token: social.facebook.token, userinfo: social.facebook.me } },
@@ -108,4 +113,15 @@ t.test('PATCH /user referred_by_code: baseapp UserSerializer rules, all-or-nothi
   r = await patch({ referred_by_code: alice.me.referral_code }, gina.token)
   t.same([r.status, await r.json()], [400, { referred_by_code: ['You are no longer allowed to change who you were referred by.'] }])
   t.equal(await referredBy('ra', gina.me.id), null)
+})
+
+t.test('the referrer erased while the provider call is in flight: the account is made without a referrer, never a 500', async (t) => {
+  const ivy = await signUp(ghCode('ivy'))
+  duringProviderCall = async () => { await db.deleteFrom('users').where('tenant_id', '=', 'ra').where('id', '=', String(ivy.me.id)).execute() }
+  const r = await post({ provider: 'facebook', code: fbCode('jack'), redirect_uri: REDIRECT, referral_code: ivy.me.referral_code })
+  t.equal(r.status, 200, 'the code was valid when checked')
+  const jack = await r.json() as any
+  t.equal(jack.is_new, true)
+  const me = await (await api('/t/ra/user', { headers: auth(jack.token) })).json() as any
+  t.equal(await referredBy('ra', me.id), null, 'no referrer: it no longer exists')
 })
