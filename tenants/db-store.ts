@@ -44,6 +44,9 @@ export interface StoredTenant {
   updatedAt: Date
 }
 
+/** A stored document as a node serves it: its config, or the errors that keep it from serving. */
+export interface LoadedStored { version: number, config?: TenantConfig, errors: Array<{ path: string, message: string }> }
+
 export interface VersionInfo { version: number, action: string, actor: string | null, createdAt: Date }
 
 export interface WriteOptions {
@@ -221,9 +224,19 @@ export class TenantStore {
   }
 
   /** The stored document for serving: its config, or the errors that keep it from serving. */
-  async load (id: string): Promise<{ version: number, config?: TenantConfig, errors: Array<{ path: string, message: string }> } | undefined> {
+  async load (id: string): Promise<LoadedStored | undefined> {
     const row = await this.db.selectFrom('tenant_configs').select(['id', 'version', 'doc']).where('id', '=', id).executeTakeFirst()
-    if (!row) return undefined
+    return row ? this.#parse(row) : undefined
+  }
+
+  /** The stored tenant claiming `host` (lower-cased, no port), read in one statement through the hosts' index. */
+  async loadByHost (host: string): Promise<(LoadedStored & { id: string }) | undefined> {
+    const row = await this.db.selectFrom('tenant_hosts').innerJoin('tenant_configs', 'tenant_configs.id', 'tenant_hosts.tenant_id')
+      .select(['tenant_configs.id', 'tenant_configs.version', 'tenant_configs.doc']).where('tenant_hosts.host', '=', host.toLowerCase()).executeTakeFirst()
+    return row ? { id: row.id, ...this.#parse(row) } : undefined
+  }
+
+  #parse (row: { id: string, version: number, doc: Doc }): LoadedStored {
     try {
       const plain = openDoc(this.ring, row.doc, row.id)
       const res = parseTenant('', JSON.stringify(plain), {})
@@ -241,11 +254,6 @@ export class TenantStore {
     if (ids) q = q.where('id', 'in', ids)
     const rows = await q.execute()
     return new Map(rows.map((r) => [r.id, r.version]))
-  }
-
-  /** The stored tenant claiming `host` (lower-cased, no port), by its index. */
-  async tenantOfHost (host: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('tenant_hosts').select('tenant_id').where('host', '=', host.toLowerCase()).executeTakeFirst())?.tenant_id
   }
 
   async list (opts: { after?: string, limit: number, only?: string | null }): Promise<Array<{ id: string, version: number, hosts: string[], createdAt: Date, updatedAt: Date }>> {
