@@ -145,7 +145,8 @@ export function secretsByFingerprint (ring: SecretKeyring, plain: unknown, tenan
   return out
 }
 
-function sealDoc (ring: SecretKeyring, plain: Doc, tenantId: string): Doc {
+/** Seals the secret fields of a plain document, bound to its tenant (what a write stores; also the bench's seeding). */
+export function sealDoc (ring: SecretKeyring, plain: Doc, tenantId: string): Doc {
   return mapSecrets(plain, (v) => seal(ring, v, tenantId)) as Doc
 }
 
