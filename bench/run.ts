@@ -252,7 +252,7 @@ async function tenancy (count: number, schema: string) {
  */
 async function dbTenancy (count: number, schema: string, served: number) {
   const { createDatabase, migrateToLatest } = await import('../db/index.ts')
-  const { createKeyring } = await import('../plugins/secrets.ts')
+  const { createKeyring } = await import('../db/sealing.ts')
   const { sealDoc } = await import('../tenants/db-store.ts')
   const key = randomBytes(32).toString('base64')
   const ring = createKeyring({ current: key })

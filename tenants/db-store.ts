@@ -2,14 +2,14 @@
 // (history and rollback), the hosts each claims. A document is validated exactly as `tenants:check` validates
 // a file (same schema, same cross-checks, same `path: reason` errors) plus what only the database can know
 // (ids and hosts unique across files and stored tenants). The fields the tenant schema marks `writeOnly`
-// (client secrets, provider secrets, API keys) are sealed at rest (plugins/secrets.ts) and leave only as
+// (client secrets, provider secrets, API keys) are sealed at rest (db/sealing.ts) and leave only as
 // `vst-secret:<fingerprint>` placeholders, which a later write may send back to mean "keep this one".
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/index.ts'
 import { isUniqueViolation } from '../plugins/identity/executor.ts'
 import { recordEvent } from '../plugins/identity/users.ts'
 import { hasNul } from '../plugins/schemas.ts'
-import { fingerprint, isSealed, open, seal, SecretKeyError, type SecretKeyring } from '../plugins/secrets.ts'
+import { fingerprint, isSealed, open, seal, SecretKeyError, type SecretKeyring } from '../db/sealing.ts'
 import { parseTenant } from './loader.ts'
 import { tenantSchema, type TenantConfig } from './schema.ts'
 

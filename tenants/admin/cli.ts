@@ -7,7 +7,7 @@
 //   secrets reseal
 import { parseArgs } from 'node:util'
 import { createDatabase, migrateToLatest } from '../../db/index.ts'
-import { generateKey, keyringFromEnv } from '../../plugins/secrets.ts'
+import { generateKey, keyringFromEnv } from '../../db/sealing.ts'
 import { resealAll } from '../db-store.ts'
 import { AdminTokenInputError, createAdminToken, listAdminTokens, revokeAdminToken, SCOPES } from './tokens.ts'
 

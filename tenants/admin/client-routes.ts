@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { randomAlnum, randomToken } from '../../plugins/crypto.ts'
-import { fingerprint } from '../../plugins/secrets.ts'
+import { fingerprint } from '../../db/sealing.ts'
 import { redact, TenantStoreError, type Doc } from '../db-store.ts'
 import { writeOptions, type AdminContext } from './context.ts'
 import { AdminError } from './errors.ts'

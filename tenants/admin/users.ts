@@ -10,7 +10,7 @@ import type { Database, Identity, OneTimeToken, Session, User } from '../../db/i
 import type { OutboxRow } from '../../db/database.ts'
 import { recordEvent, revokeUserSessions } from '../../plugins/identity/index.ts'
 import { openTokenRow } from '../../plugins/identity/tokens.ts'
-import { openOutboxRow } from '../../plugins/mail/sealed.ts'
+import { openOutboxRow } from '../../workers/mail-bodies.ts'
 
 export interface UserQuery {
   afterId?: string
