@@ -1,8 +1,8 @@
 // Stored tenants as a source of the front router, next to tenant files. A node reads none at start: a request
 // for a tenant the router does not hold is resolved from the database in one indexed statement (by primary key
 // for `/t/<id>`, through tenant_hosts' primary key joined to the config for a Host), built, and kept. At most
-// `maxKept` stored tenants are kept (default 2,000, TENANTS_DB_MAX_KEPT); past it the least recently used one
-// is dropped and loads again on its next request. Kept tenants stay current on every node through the
+// `maxKept` stored tenants are kept (default 500, TENANTS_DB_MAX_KEPT: a built tenant with all five dialects
+// holds about 1 MB); past it the least recently used one is dropped and loads again on its next request. Kept tenants stay current on every node through the
 // tenant-reload announcement on Redis (a write publishes `db <id>` on the channel file reloads use) and a
 // periodic comparison of their versions, so a node that missed an announcement (Redis down, a reconnect)
 // converges on its next poll. Misses (ids and hosts the database does not have) are remembered, at most 10,000,
@@ -21,7 +21,7 @@ export interface DbSourceOptions {
   log: FastifyBaseLogger
   /** Compare kept tenants' versions with the database this often (default 30 s); 0 turns polling off. */
   pollMs?: number
-  /** Stored tenants kept at most (default 2,000); past it the least recently used one is dropped (and reloaded on its next request). */
+  /** Stored tenants kept at most (default DEFAULT_MAX_KEPT); past it the least recently used one is dropped (and reloaded on its next request). */
   maxKept?: number
 }
 
@@ -30,6 +30,8 @@ export const reloadChannel = (prefix: string): string => `${prefix}:tenants:relo
 const MESSAGE = 'db '
 const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/
 const MAX_MISSES = 10_000
+/** Stored tenants a node keeps (built) at most, unless told otherwise: about 1 MB each with every dialect mounted. */
+export const DEFAULT_MAX_KEPT = 500
 
 type Errors = Array<{ path: string, message: string }>
 
@@ -183,7 +185,7 @@ export class DbTenantSource {
    * one pass over the kept tenants, made only when a newly kept tenant takes the count past the cap.
    */
   #evict (keep: string): void {
-    const max = this.#o.maxKept ?? 2000
+    const max = this.#o.maxKept ?? DEFAULT_MAX_KEPT
     const { router } = this.#o
     while (this.#served.size > max) {
       let victim: string | undefined
