@@ -9,10 +9,10 @@ import { redact, TenantStoreError, type Doc } from '../db-store.ts'
 import { writeOptions, type AdminContext } from './context.ts'
 import { AdminError } from './errors.ts'
 import {
-  ClientBody, ClientCreated, ClientParams, ErrorBody, IfMatch, InstanceParams, KeyAdded, KeyBody, KeyParams, SecretRotated, TenantParams, Versioned
+  ClientBody, ClientCreated, ClientParams, errorResponses, IfMatch, InstanceParams, KeyAdded, KeyBody, KeyParams, SecretRotated, TenantParams, Versioned
 } from './schemas.ts'
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]))
+const errors = errorResponses
 const TAG = ['clients']
 const WRITE = [400, 401, 403, 404, 409, 412, 429, 503]
 

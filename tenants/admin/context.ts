@@ -31,10 +31,13 @@ export function ifMatchOf (req: FastifyRequest): WriteOptions['ifMatch'] {
   })
 }
 
+/** Who makes a change, as history and audit events name them: `token:<id>`. */
+export const actorOf = (req: FastifyRequest): string | null => (req.adminToken ? `token:${req.adminToken.id}` : null)
+
 export function writeOptions (req: FastifyRequest): WriteOptions {
   return {
     ifMatch: ifMatchOf(req),
-    actor: req.adminToken ? `token:${req.adminToken.id}` : null,
+    actor: actorOf(req),
     restricted: (req.adminToken?.tenantId ?? null) !== null,
     what: (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId
   }
