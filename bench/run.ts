@@ -281,6 +281,8 @@ async function dbTenancy (count: number, schema: string, served: number) {
     const deltas: number[] = []
     const colds: number[] = []
     const n = Math.min(served, count)
+    // CPU time the node spends, besides wall time: on a shared machine it says what a first request costs.
+    const cpuBefore = (await ask<{ cpuMs: number }>(child, 'stats')).cpuMs
     for (let k = 0; k < n; k++) {
       const i = n === 1 ? 1 : 1 + Math.floor((k * (count - 1)) / (n - 1))
       const u = `${ready.url}/t/tenant-${i}${ROUTE}`
@@ -290,12 +292,16 @@ async function dbTenancy (count: number, schema: string, served: number) {
       colds.push(cold.ms)
       deltas.push(cold.ms - warm.ms)
     }
+    const cpuCold = (await ask<{ cpuMs: number }>(child, 'stats')).cpuMs - cpuBefore
     const last = `${ready.url}/t/tenant-${count}${ROUTE}`
+    const WARM_SAMPLE = 500
+    const cpuWarmBefore = (await ask<{ cpuMs: number }>(child, 'stats')).cpuMs
+    for (let k = 0; k < WARM_SAMPLE; k++) await timed(last)
+    const cpuWarmPerRequest = ((await ask<{ cpuMs: number }>(child, 'stats')).cpuMs - cpuWarmBefore) / WARM_SAMPLE
     await load(last) // warm-up
     const warm = await load(last)
-    globalThis.gc?.()
     const stats = await ask<{ rss: number, built: number }>(child, 'stats')
-    return { insertMs, bootMs: ready.bootMs, rssMB: ready.rss / 2 ** 20, rssAfterServingMB: stats.rss / 2 ** 20, served: n, built: stats.built, coldExtraMsMedian: pct(deltas, 50), coldExtraMsP90: pct(deltas, 90), coldMsMedian: pct(colds, 50), warm }
+    return { cpuColdExtraMs: cpuCold / n - 2 * cpuWarmPerRequest, cpuWarmPerRequestMs: cpuWarmPerRequest, insertMs, bootMs: ready.bootMs, rssMB: ready.rss / 2 ** 20, rssAfterServingMB: stats.rss / 2 ** 20, served: n, built: stats.built, coldExtraMsMedian: pct(deltas, 50), coldExtraMsP90: pct(deltas, 90), coldMsMedian: pct(colds, 50), warm }
   } finally {
     await stop(child)
     rmSync(dir, { recursive: true, force: true })
@@ -350,6 +356,8 @@ try {
         coldExtraMsMedian: +dbMany.coldExtraMsMedian.toFixed(2),
         coldExtraMsP90: +dbMany.coldExtraMsP90.toFixed(2),
         coldMsMedian: +dbMany.coldMsMedian.toFixed(2),
+        cpuColdExtraMs: +dbMany.cpuColdExtraMs.toFixed(2),
+        cpuWarmPerRequestMs: +dbMany.cpuWarmPerRequestMs.toFixed(3),
         warmRps: Math.round(dbMany.warm.rps),
         warmRpsOneTenant: Math.round(dbOne.warm.rps),
         warmRatio: +(dbMany.warm.rps / dbOne.warm.rps).toFixed(3),
@@ -384,6 +392,7 @@ try {
       [`${r.tenants} tenants in the database (inserted in ${r.insertSeconds} s): node ready`, `${r.bootMs} ms, RSS ${r.rssMB} MB`, '< 5000 ms', pass.dbBootMs],
       [`RSS after serving ${r.tenantsServed} of them (${r.instancesBuilt} instances built; TENANTS_DB_MAX_KEPT ${r.maxKept})`, `${r.rssAfterServingMB} MB`, '< 1024 MB', pass.dbRssAfterServingMB],
       ['first request to a stored tenant (lookup + build), extra over warm (median / p90)', `${r.coldExtraMsMedian} / ${r.coldExtraMsP90} ms`, '< 20 ms', pass.dbColdExtraMsMedian],
+      ['  the same in the node\'s CPU time (mean over the first requests, less two warm ones)', `${r.cpuColdExtraMs} ms (a warm request: ${r.cpuWarmPerRequestMs} ms)`, '', null],
       [`warm req/s at stored tenant #${r.tenants} vs 1 tenant stored`, `${r.warmRps} vs ${r.warmRpsOneTenant} (${r.warmRatio}x)`, '>= 0.90x', pass.dbWarmRatio]
     )
   }

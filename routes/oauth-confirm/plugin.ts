@@ -6,9 +6,12 @@ import loginRoutes from './login.ts'
 import type { OAuthConfirmOptions } from './options.ts'
 import { CALLBACK_ROUTE, fillTemplate, LOGIN_ROUTE, sendStatus, type CallbackError, type Shared } from './shared.ts'
 import signInRoutes from './sign-in.ts'
+import { named } from '../../plugins/plugin-name.ts'
 
 /** The bare status of init; on login, the status with its reason phrase as text/plain (Express's sendStatus). */
 const status = (req: FastifyRequest, code: number): Answer => req.routeOptions.url === LOGIN_ROUTE ? sendStatus(code) : { status: code }
+
+named(signInRoutes, loginRoutes)
 
 export default async function oauthConfirm (app: FastifyInstance, opts: OAuthConfirmOptions): Promise<void> {
   const tenant = app.tenant
