@@ -300,8 +300,8 @@ async function dbTenancy (count: number, schema: string, served: number) {
     const cpuWarmPerRequest = ((await ask<{ cpuMs: number }>(child, 'stats')).cpuMs - cpuWarmBefore) / WARM_SAMPLE
     await load(last) // warm-up
     const warm = await load(last)
-    const stats = await ask<{ rss: number, built: number }>(child, 'stats')
-    return { cpuColdExtraMs: cpuCold / n - 2 * cpuWarmPerRequest, cpuWarmPerRequestMs: cpuWarmPerRequest, insertMs, bootMs: ready.bootMs, rssMB: ready.rss / 2 ** 20, rssAfterServingMB: stats.rss / 2 ** 20, served: n, built: stats.built, coldExtraMsMedian: pct(deltas, 50), coldExtraMsP90: pct(deltas, 90), coldMsMedian: pct(colds, 50), warm }
+    const stats = await ask<{ rss: number, rssAfterGc: number, built: number }>(child, 'stats')
+    return { rssAfterServingGcMB: stats.rssAfterGc / 2 ** 20, cpuColdExtraMs: cpuCold / n - 2 * cpuWarmPerRequest, cpuWarmPerRequestMs: cpuWarmPerRequest, insertMs, bootMs: ready.bootMs, rssMB: ready.rss / 2 ** 20, rssAfterServingMB: stats.rss / 2 ** 20, served: n, built: stats.built, coldExtraMsMedian: pct(deltas, 50), coldExtraMsP90: pct(deltas, 90), coldMsMedian: pct(colds, 50), warm }
   } finally {
     await stop(child)
     rmSync(dir, { recursive: true, force: true })
@@ -353,6 +353,7 @@ try {
         maxKept: Number(process.env.TENANTS_DB_MAX_KEPT) > 0 ? Number(process.env.TENANTS_DB_MAX_KEPT) : DEFAULT_MAX_KEPT,
         instancesBuilt: dbMany.built,
         rssAfterServingMB: Math.round(dbMany.rssAfterServingMB),
+        rssAfterServingGcMB: Math.round(dbMany.rssAfterServingGcMB),
         coldExtraMsMedian: +dbMany.coldExtraMsMedian.toFixed(2),
         coldExtraMsP90: +dbMany.coldExtraMsP90.toFixed(2),
         coldMsMedian: +dbMany.coldMsMedian.toFixed(2),
@@ -390,7 +391,7 @@ try {
     pass.dbWarmRatio = r.warmRatio >= 0.9
     rows.push(
       [`${r.tenants} tenants in the database (inserted in ${r.insertSeconds} s): node ready`, `${r.bootMs} ms, RSS ${r.rssMB} MB`, '< 5000 ms', pass.dbBootMs],
-      [`RSS after serving ${r.tenantsServed} of them (${r.instancesBuilt} instances built; TENANTS_DB_MAX_KEPT ${r.maxKept})`, `${r.rssAfterServingMB} MB`, '< 1024 MB', pass.dbRssAfterServingMB],
+      [`RSS after serving ${r.tenantsServed} of them (${r.instancesBuilt} instances built; TENANTS_DB_MAX_KEPT ${r.maxKept}), as found / after a full GC`, `${r.rssAfterServingMB} / ${r.rssAfterServingGcMB} MB`, '< 1024 MB', pass.dbRssAfterServingMB],
       ['first request to a stored tenant (lookup + build), extra over warm (median / p90)', `${r.coldExtraMsMedian} / ${r.coldExtraMsP90} ms`, '< 20 ms', pass.dbColdExtraMsMedian],
       ['  the same in the node\'s CPU time (mean over the first requests, less two warm ones)', `${r.cpuColdExtraMs} ms (a warm request: ${r.cpuWarmPerRequestMs} ms)`, '', null],
       [`warm req/s at stored tenant #${r.tenants} vs 1 tenant stored`, `${r.warmRps} vs ${r.warmRpsOneTenant} (${r.warmRatio}x)`, '>= 0.90x', pass.dbWarmRatio]
