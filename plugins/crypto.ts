@@ -10,6 +10,11 @@ export function randomToken (bytes = 32): string {
   return randomBytes(bytes).toString('base64url')
 }
 
+/** `bytes` random bytes as lower-case hex (Syncano-style keys: 20 bytes → 40 digits). */
+export function randomHex (bytes: number): string {
+  return randomBytes(bytes).toString('hex')
+}
+
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789'
 /** A random string of exactly `length` characters from [a-z0-9] (Janrain-style tokens, request ids). */
 export function randomAlnum (length: number): string {
