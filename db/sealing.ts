@@ -116,9 +116,10 @@ export function generateKey (): string {
   return randomBytes(32).toString('base64')
 }
 
-/** True for a value in either sealed form. */
-export function isSealed (value: unknown): value is string {
-  return typeof value === 'string' && (value.startsWith(V1_PREFIX) || value.startsWith(COMPACT_PREFIX))
+/** True for a value in either sealed form, or in `form` only (where a plain value may look like the other form). */
+export function isSealed (value: unknown, form?: SealForm): value is string {
+  if (typeof value !== 'string') return false
+  return (form !== 'compact' && value.startsWith(V1_PREFIX)) || (form !== 'v1' && value.startsWith(COMPACT_PREFIX))
 }
 
 /** Seals `plaintext`; `context` (e.g. the tenant id) is authenticated, so a value moved elsewhere does not open. */

@@ -153,7 +153,7 @@ export function sealDoc (ring: SecretKeyring, plain: Doc, tenantId: string): Doc
 /** Opens a stored document; a sealed value that cannot be opened fails with its path. */
 export function openDoc (ring: SecretKeyring, sealed: Doc, tenantId: string): Doc {
   return mapSecrets(sealed, (v, ptr) => {
-    if (!isSealed(v)) return v
+    if (!isSealed(v, 'v1')) return v
     try { return open(ring, v, tenantId) } catch (err) {
       throw new TenantStoreError('secret-key', `${ptr}: ${(err as Error).message}`, [{ path: ptr, message: (err as Error).message }])
     }
@@ -183,7 +183,7 @@ export function checkDocument (plain: unknown, outside: OutsideTenants, id?: str
   eachString(plain, '', (s, p) => {
     // Tenant files may say ${NAME}; a document sent over the API must not read the server's environment.
     if (s.includes('${')) errors.push({ path: p, message: '"${…}" is not interpolated in stored tenants: send the value itself (secrets are encrypted at rest)' })
-    if (isSealed(s)) errors.push({ path: p, message: 'a sealed value cannot be written' })
+    if (isSealed(s, 'v1')) errors.push({ path: p, message: 'a sealed value cannot be written' })
   })
   if (id !== undefined && plain.id !== id) errors.push({ path: '/id', message: `must be "${id}", the tenant this request names` })
   if (errors.length) throw new TenantStoreError('invalid', 'the tenant document is invalid', errors)

@@ -13,7 +13,7 @@ export function sealMailBodies (tenantId: string, text: string, html: string | n
 
 /** The row with its bodies readable (rows written before sealing pass through unchanged). */
 export function openOutboxRow<R extends Pick<OutboxRow, 'tenant_id' | 'text_body' | 'html_body'>> (row: R, ring: SecretKeyring = processKeyring()): R {
-  const read = (v: string, part: 'text' | 'html') => (isSealed(v) ? open(ring, v, context(row.tenant_id, part)) : v)
+  const read = (v: string, part: 'text' | 'html') => (isSealed(v, 'compact') ? open(ring, v, context(row.tenant_id, part)) : v)
   return { ...row, text_body: read(row.text_body, 'text'), html_body: row.html_body === null ? null : read(row.html_body, 'html') }
 }
 

@@ -45,7 +45,7 @@ function sealData (tenantId: string, purpose: string, hash: string, data: Record
 export function openTokenRow<R extends OneTimeToken | undefined> (row: R): R {
   if (!row) return row
   const d = row.data as { sealed?: unknown }
-  if (!isSealed(d?.sealed) || Object.keys(d).length !== 1) return row
+  if (!isSealed(d?.sealed, 'compact') || Object.keys(d).length !== 1) return row
   return { ...row, data: JSON.parse(open(processKeyring(), d.sealed, dataContext(row.tenant_id, row.purpose, row.token_hash))) }
 }
 

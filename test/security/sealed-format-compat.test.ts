@@ -44,10 +44,29 @@ t.test('new seals keep each caller\'s form and key id', async (t) => {
   t.match(seal(ring, 'y', 'acme'), /^vst-sealed:v1:b5787b9c:/, 'tenant secrets: the v1 form, the same key id as before')
   t.ok(isSealed(mail.text_body) && isSealed(seal(ring, 'y')))
   t.notOk(isSealed('vst1') || isSealed('plain') || isSealed(null))
+  // Each caller recognises its own form only, as before: a stored tenant's plain value may start with `vst1.`.
+  t.notOk(isSealed(mail.text_body, 'v1'), 'a compact value is not a stored tenant\'s sealed secret')
+  t.notOk(isSealed(seal(ring, 'y'), 'compact'))
+  t.ok(isSealed(mail.text_body, 'compact') && isSealed(seal(ring, 'y'), 'v1'))
   // A flipped bit in either form does not open.
   for (const s of [mail.text_body, seal(ring, 'y', 'acme')]) {
     const i = s.length - 3
     const flipped = s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1)
     t.throws(() => open(ring, flipped, s.startsWith('vst1.') ? 'email_outbox.text_body:acme' : 'acme'), /does not open/)
   }
+})
+
+t.test('a stored tenant\'s plain secret that looks like a compact sealed value is stored and served as given', async (t) => {
+  const { build, tenantDoc } = await import('../helpers/build.ts')
+  const { ALL, call, keyring, token } = await import('../admin/helpers.ts')
+  const b = await build(t, { adminApi: { keyring: keyring(), pollSeconds: 0 } })
+  const tok = await token(b, ALL)
+  const secret = 'vst1.looks.like.sealed'
+  const res = await call(b, tok, 'POST', '/tenants', tenantDoc('lookalike', { clients: [{ id: 'c-1', secret }] }))
+  t.equal(res.status, 201, 'accepted: only the v1 form is refused in a document')
+  t.equal((await b.api('/t/lookalike/openapi.json')).status, 200)
+  t.equal(b.app.router.get('lookalike')?.clients[0].secret, secret, 'served with the secret as given')
+  const row = await b.app.db.db.selectFrom('tenant_configs').select('doc').where('id', '=', 'lookalike').executeTakeFirstOrThrow()
+  t.match(JSON.stringify(row.doc), /vst-sealed:v1:/, 'sealed at rest')
+  t.notMatch(JSON.stringify(row.doc), /looks\.like/)
 })
