@@ -17,7 +17,7 @@ import { observeJob, registry } from './plugins/metrics.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
 import { startWorkers } from './workers/index.ts'
 import { createMailTransport } from './workers/mail-transport.ts'
-import { keyRingFromEnv } from './plugins/crypto.ts'
+import { keyringFromEnv } from './db/sealing.ts'
 import { BootError, checkDatabaseUrl, describeBootError, watchParent } from './boot.ts'
 
 const env = {
@@ -74,7 +74,7 @@ function parseTrustProxy (v: string | undefined): boolean | string | string[] {
 function requireSecretKeys (): void {
   process.env.DATA_DIR ||= env.dataDir
   try {
-    keyRingFromEnv(process.env, (m) => log.warn(m))
+    keyringFromEnv(process.env, { developmentKey: true, notice: (m) => log.warn(m) })
   } catch (err) {
     fail((err as Error).message)
   }

@@ -8,11 +8,14 @@ import path from 'node:path'
 import autocannon from 'autocannon'
 import { sql } from 'kysely'
 import pg from 'pg'
-import { writeTenants } from './tenants.ts'
+import { DEFAULT_MAX_KEPT } from '../tenants/db-source.ts'
+import { tenantDocument, writeTenants } from './tenants.ts'
 
 const DB = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const COUNT = Number(process.env.BENCH_TENANTS ?? 10_000)
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5)
+const DB_COUNT = Number(process.env.BENCH_DB_TENANTS ?? 100_000)
+const DB_SERVED = Number(process.env.BENCH_DB_SERVED ?? 1000)
 const here = path.dirname(new URL(import.meta.url).pathname)
 
 interface Ready { url: string, bootMs: number, rss: number, heapUsed: number, tenants: number, errors: number }
@@ -260,19 +263,86 @@ async function tenancy (count: number, schema: string) {
   }
 }
 
+/**
+ * Tenants in the database (issue 21 item 5): `count` generated tenants written straight into tenant_configs,
+ * tenant_hosts and tenant_config_versions (their secrets sealed as the admin API seals them) in multi-row
+ * inserts of 2,000, then a node booted over an empty tenants folder. It must read none of them at start;
+ * 1,000 of them are then requested (each cold, then warm) and the node's RSS taken after.
+ */
+async function dbTenancy (count: number, schema: string, served: number) {
+  const { createDatabase, migrateToLatest } = await import('../db/index.ts')
+  const { createKeyring } = await import('../db/sealing.ts')
+  const { sealDoc } = await import('../tenants/db-store.ts')
+  const key = randomBytes(32).toString('base64')
+  const ring = createKeyring({ current: key })
+  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  const handle = await createDatabase({ url: DB, schema, poolSize: 2 })
+  await migrateToLatest(handle.db, schema)
+  const t0 = performance.now()
+  const BATCH = 2000
+  for (let from = 1; from <= count; from += BATCH) {
+    const docs = []
+    for (let i = from; i < Math.min(count + 1, from + BATCH); i++) docs.push(sealDoc(ring, tenantDocument(i), `tenant-${i}`))
+    const json = JSON.stringify(docs)
+    await sql`insert into tenant_configs (id, version, doc) select d->>'id', 1, d from jsonb_array_elements(${json}::jsonb) d`.execute(handle.db)
+    await sql`insert into tenant_hosts (host, tenant_id) select lower(h), d->>'id' from jsonb_array_elements(${json}::jsonb) d, jsonb_array_elements_text(d->'hosts') h`.execute(handle.db)
+  }
+  await sql`insert into tenant_config_versions (tenant_id, version, action, doc, actor) select id, version, 'create', doc, 'bench' from tenant_configs`.execute(handle.db)
+  await sql`analyze tenant_configs`.execute(handle.db)
+  await sql`analyze tenant_hosts`.execute(handle.db)
+  const insertMs = performance.now() - t0
+  await handle.close()
+  const dir = mkdtempSync(path.join(tmpdir(), 'vst-bench-db-'))
+  const { child, ready } = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, VESTIBULE_SECRET_KEY: key })
+  try {
+    if (ready.tenants !== 0) throw new Error(`${ready.tenants} tenants loaded at start; none should be`)
+    const deltas: number[] = []
+    const colds: number[] = []
+    const n = Math.min(served, count)
+    // CPU time the node spends, besides wall time: on a shared machine it says what a first request costs.
+    const cpuBefore = (await ask<{ cpuMs: number }>(child, 'stats')).cpuMs
+    for (let k = 0; k < n; k++) {
+      const i = n === 1 ? 1 : 1 + Math.floor((k * (count - 1)) / (n - 1))
+      const u = `${ready.url}/t/tenant-${i}${ROUTE}`
+      const cold = await timed(u)
+      if (cold.status !== EXPECT) throw new Error(`${u} answered ${cold.status}`)
+      const warm = await timed(u)
+      colds.push(cold.ms)
+      deltas.push(cold.ms - warm.ms)
+    }
+    const cpuCold = (await ask<{ cpuMs: number }>(child, 'stats')).cpuMs - cpuBefore
+    const last = `${ready.url}/t/tenant-${count}${ROUTE}`
+    const WARM_SAMPLE = 500
+    const cpuWarmBefore = (await ask<{ cpuMs: number }>(child, 'stats')).cpuMs
+    for (let k = 0; k < WARM_SAMPLE; k++) await timed(last)
+    const cpuWarmPerRequest = ((await ask<{ cpuMs: number }>(child, 'stats')).cpuMs - cpuWarmBefore) / WARM_SAMPLE
+    await load(last) // warm-up
+    const warm = await load(last)
+    const stats = await ask<{ rss: number, rssAfterGc: number, built: number }>(child, 'stats')
+    return { rssAfterServingGcMB: stats.rssAfterGc / 2 ** 20, cpuColdExtraMs: cpuCold / n - 2 * cpuWarmPerRequest, cpuWarmPerRequestMs: cpuWarmPerRequest, insertMs, bootMs: ready.bootMs, rssMB: ready.rss / 2 ** 20, rssAfterServingMB: stats.rss / 2 ** 20, served: n, built: stats.built, coldExtraMsMedian: pct(deltas, 50), coldExtraMsP90: pct(deltas, 90), coldMsMedian: pct(colds, 50), warm }
+  } finally {
+    await stop(child)
+    rmSync(dir, { recursive: true, force: true })
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  }
+}
+
 const schema = `bench_${process.pid}`
 const admin = new pg.Client({ connectionString: DB })
 await admin.connect()
 try {
   console.log(`tenancy bench: ${COUNT} tenants, route ${ROUTE}, ${DURATION}s load per run (2-core shared machine: absolute times are noisy)`)
-  // BENCH_ONLY=hot, tenancy, mail or a comma list (hot,mail) runs those parts (the results file then holds them only).
-  const parts = new Set((process.env.BENCH_ONLY || 'tenancy,hot,mail').split(','))
-  const one = parts.has('tenancy') ? await tenancy(1, schema) : null
-  const many = parts.has('tenancy') ? await tenancy(COUNT, schema) : null
+  // BENCH_ONLY=tenancy, dbtenants, hot, mail or a comma list (hot,mail) runs those parts (the results file then holds them only).
+  const parts = new Set((process.env.BENCH_ONLY || 'tenancy,dbtenants,hot,mail').split(','))
+  const runs = (part: string) => parts.has(part)
+  const one = runs('tenancy') ? await tenancy(1, schema) : null
+  const many = runs('tenancy') ? await tenancy(COUNT, schema) : null
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-  const hot = parts.has('hot') ? await hotPaths(schema) : null
+  const dbOne = runs('dbtenants') ? await dbTenancy(1, schema, 1) : null
+  const dbMany = runs('dbtenants') ? await dbTenancy(DB_COUNT, schema, DB_SERVED) : null
+  const hot = runs('hot') ? await hotPaths(schema) : null
   await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-  const mail = parts.has('mail') ? await mailDelivery(schema) : null
+  const mail = runs('mail') ? await mailDelivery(schema) : null
   const tenancyResults = one && many
     ? {
         tenants: COUNT,
@@ -290,6 +360,30 @@ try {
         warmP99MsOneTenant: one.warm.p99
       }
     : null
+  const dbResults = dbOne && dbMany
+    ? {
+        tenants: DB_COUNT,
+        route: ROUTE,
+        insertSeconds: +(dbMany.insertMs / 1000).toFixed(1),
+        bootMs: Math.round(dbMany.bootMs),
+        rssMB: Math.round(dbMany.rssMB),
+        tenantsServed: dbMany.served,
+        maxKept: Number(process.env.TENANTS_DB_MAX_KEPT) > 0 ? Number(process.env.TENANTS_DB_MAX_KEPT) : DEFAULT_MAX_KEPT,
+        instancesBuilt: dbMany.built,
+        rssAfterServingMB: Math.round(dbMany.rssAfterServingMB),
+        rssAfterServingGcMB: Math.round(dbMany.rssAfterServingGcMB),
+        coldExtraMsMedian: +dbMany.coldExtraMsMedian.toFixed(2),
+        coldExtraMsP90: +dbMany.coldExtraMsP90.toFixed(2),
+        coldMsMedian: +dbMany.coldMsMedian.toFixed(2),
+        cpuColdExtraMs: +dbMany.cpuColdExtraMs.toFixed(2),
+        cpuWarmPerRequestMs: +dbMany.cpuWarmPerRequestMs.toFixed(3),
+        warmRps: Math.round(dbMany.warm.rps),
+        warmRpsOneTenant: Math.round(dbOne.warm.rps),
+        warmRatio: +(dbMany.warm.rps / dbOne.warm.rps).toFixed(3),
+        warmP99Ms: dbMany.warm.p99,
+        warmP99MsOneTenant: dbOne.warm.p99
+      }
+    : null
   const rows: Array<[string, string, string, boolean | null]> = []
   const pass: Record<string, boolean> = {}
   if (tenancyResults) {
@@ -305,6 +399,20 @@ try {
       [`warm req/s at tenant #${COUNT} vs 1 tenant configured`, `${r.warmRps} vs ${r.warmRpsOneTenant} (${r.warmRatio}x)`, '>= 0.90x', pass.warmRatio],
       [`warm p99 latency, ${COUNT} vs 1`, `${r.warmP99Ms} vs ${r.warmP99MsOneTenant} ms`, '', null],
       [`RSS after the load runs (${r.instancesBuilt} instances built)`, `${r.rssAfterLoadMB} MB`, '', null]
+    )
+  }
+  if (dbResults) {
+    const r = dbResults
+    pass.dbBootMs = r.bootMs < 5000
+    pass.dbRssAfterServingMB = r.rssAfterServingMB < 1024
+    pass.dbColdExtraMsMedian = r.coldExtraMsMedian < 20
+    pass.dbWarmRatio = r.warmRatio >= 0.9
+    rows.push(
+      [`${r.tenants} tenants in the database (inserted in ${r.insertSeconds} s): node ready`, `${r.bootMs} ms, RSS ${r.rssMB} MB`, '< 5000 ms', pass.dbBootMs],
+      [`RSS after serving ${r.tenantsServed} of them (${r.instancesBuilt} instances built; TENANTS_DB_MAX_KEPT ${r.maxKept}), as found / after a full GC`, `${r.rssAfterServingMB} / ${r.rssAfterServingGcMB} MB`, '< 1024 MB', pass.dbRssAfterServingMB],
+      ['first request to a stored tenant (lookup + build), extra over warm (median / p90)', `${r.coldExtraMsMedian} / ${r.coldExtraMsP90} ms`, '< 20 ms', pass.dbColdExtraMsMedian],
+      ['  the same in the node\'s CPU time (mean over the first requests, less two warm ones)', `${r.cpuColdExtraMs} ms (a warm request: ${r.cpuWarmPerRequestMs} ms)`, '', null],
+      [`warm req/s at stored tenant #${r.tenants} vs 1 tenant stored`, `${r.warmRps} vs ${r.warmRpsOneTenant} (${r.warmRatio}x)`, '>= 0.90x', pass.dbWarmRatio]
     )
   }
   if (hot) {
@@ -330,9 +438,10 @@ try {
     measuredAt: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
     tenancy: tenancyResults,
+    dbTenancy: dbResults,
     hotPaths: hot,
     mail,
-    targets: { bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate', mailRate: '>= 1000/s (first to last mail)' },
+    targets: { dbBootMs: '< 5000', dbRssAfterServingMB: '< 1024', dbColdExtraMsMedian: '< 20', dbWarmRatio: '>= 0.90', bootMs: '< 2000', rssMB: '< 600', coldExtraMsMedian: '< 20', warmRatio: '>= 0.90', tokenLookupRatio: '>= 1.00', magicLinkLoginRatio: '>= 1.20', cleanupLoginP99: '<= 2x idle', mail: 'no loss, no duplicate', mailRate: '>= 1000/s (first to last mail)' },
     pass
   }
   writeFileSync(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n')

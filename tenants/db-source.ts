@@ -1,13 +1,16 @@
-// Stored tenants as a source of the front router, next to tenant files. A node loads none at start: a request
-// for a tenant the router does not hold is resolved from the database (one indexed lookup by id, or by host
-// through tenant_hosts), built, and kept. Kept tenants stay current on every node through the tenant-reload
-// announcement on Redis (a write publishes `db <id>` on the channel file reloads use) and a periodic
-// comparison of their versions, so a node that missed an announcement (Redis down, a reconnect) converges on
-// its next poll. Misses are remembered until the next announcement or poll, so unknown hosts cost one lookup.
-// A tenant defined by a file wins over a stored one of the same id.
+// Stored tenants as a source of the front router, next to tenant files. A node reads none at start: a request
+// for a tenant the router does not hold is resolved from the database in one indexed statement (by primary key
+// for `/t/<id>`, through tenant_hosts' primary key joined to the config for a Host), built, and kept. At most
+// `maxKept` stored tenants are kept (default 500, TENANTS_DB_MAX_KEPT: a built tenant with all five dialects
+// holds about 1 MB); past it the least recently used one is dropped and loads again on its next request. Kept tenants stay current on every node through the
+// tenant-reload announcement on Redis (a write publishes `db <id>` on the channel file reloads use) and a
+// periodic comparison of their versions, so a node that missed an announcement (Redis down, a reconnect)
+// converges on its next poll. Misses (ids and hosts the database does not have) are remembered, at most 10,000,
+// until the next announcement or poll, so a flood of requests for an unknown host costs one lookup, not one
+// per request. A tenant defined by a file wins over a stored one of the same id.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { TenantStore } from './db-store.ts'
+import type { LoadedStored, TenantStore } from './db-store.ts'
 import type { TenantRouter } from './router.ts'
 
 export interface DbSourceOptions {
@@ -18,7 +21,7 @@ export interface DbSourceOptions {
   log: FastifyBaseLogger
   /** Compare kept tenants' versions with the database this often (default 30 s); 0 turns polling off. */
   pollMs?: number
-  /** Stored tenants kept at most (default 2,000); past it the longest-kept one is dropped (and reloaded on its next request). */
+  /** Stored tenants kept at most (default DEFAULT_MAX_KEPT); past it the least recently used one is dropped (and reloaded on its next request). */
   maxKept?: number
 }
 
@@ -27,6 +30,8 @@ export const reloadChannel = (prefix: string): string => `${prefix}:tenants:relo
 const MESSAGE = 'db '
 const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/
 const MAX_MISSES = 10_000
+/** Stored tenants a node keeps (built) at most, unless told otherwise: about 1 MB each with every dialect mounted. */
+export const DEFAULT_MAX_KEPT = 500
 
 type Errors = Array<{ path: string, message: string }>
 
@@ -39,6 +44,8 @@ export class DbTenantSource {
   /** Ids and hosts the database did not have (`i:<id>`, `h:<host>`), until the next announcement or poll. */
   readonly #misses = new Set<string>()
   readonly #chains = new Map<string, Promise<void>>()
+  /** Lookups under way, by miss key: concurrent first requests for one id or host wait for the same one. */
+  readonly #resolving = new Map<string, Promise<boolean>>()
   #sub: Redis | null = null
   #timer: NodeJS.Timeout | null = null
   #closed = false
@@ -69,18 +76,36 @@ export class DbTenantSource {
   }
 
   /** The router's resolver: loads a stored tenant by id or host; false when there is none (or it cannot serve). */
-  async resolve (key: { id: string } | { host: string }): Promise<boolean> {
-    if (this.#closed) return false
+  resolve (key: { id: string } | { host: string }): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false)
     const missKey = 'id' in key ? `i:${key.id}` : `h:${key.host}`
-    if (this.#misses.has(missKey)) return false
-    const id = 'id' in key ? (TENANT_ID.test(key.id) ? key.id : undefined) : await this.#o.store.tenantOfHost(key.host)
-    if (id !== undefined && !this.#refused.has(id)) {
-      await (this.#chains.get(id) ?? this.refresh(id))
-      if (this.#served.has(id)) return true
+    if (this.#misses.has(missKey)) return Promise.resolve(false)
+    // Concurrent first requests for one tenant share one lookup.
+    let pending = this.#resolving.get(missKey)
+    if (!pending) {
+      pending = this.#lookup(key).then((found) => {
+        if (!found) {
+          if (this.#misses.size >= MAX_MISSES) this.#misses.clear()
+          this.#misses.add(missKey)
+        }
+        return found
+      }).finally(() => this.#resolving.delete(missKey))
+      this.#resolving.set(missKey, pending)
     }
-    if (this.#misses.size >= MAX_MISSES) this.#misses.clear()
-    this.#misses.add(missKey)
-    return false
+    return pending
+  }
+
+  /** One indexed statement: by primary key for an id, through tenant_hosts' primary key joined to the config for a host. */
+  async #lookup (key: { id: string } | { host: string }): Promise<boolean> {
+    if ('id' in key) {
+      if (!TENANT_ID.test(key.id) || this.#refused.has(key.id)) return false
+      await (this.#chains.get(key.id) ?? this.refresh(key.id))
+      return this.#served.has(key.id)
+    }
+    const loaded = await this.#o.store.loadByHost(key.host)
+    if (!loaded || this.#refused.has(loaded.id)) return false
+    await (this.#chains.get(loaded.id) ?? this.refresh(loaded.id, loaded))
+    return this.#served.has(loaded.id)
   }
 
   #announced (id: string): void {
@@ -115,19 +140,19 @@ export class DbTenantSource {
     await Promise.all(jobs)
   }
 
-  /** Re-reads one stored tenant and applies it to the router (one at a time per tenant, in order). */
-  refresh (id: string): Promise<void> {
+  /** Re-reads one stored tenant (or takes `loaded`, just read) and applies it to the router (one at a time per tenant, in order). */
+  refresh (id: string, loaded?: LoadedStored): Promise<void> {
     const prev = this.#chains.get(id) ?? Promise.resolve()
-    const next = prev.then(() => this.#apply(id)).catch((err) => { this.#o.log.error({ err, tenant: id }, 'cannot apply a stored tenant') })
+    const next = prev.then(() => this.#apply(id, loaded)).catch((err) => { this.#o.log.error({ err, tenant: id }, 'cannot apply a stored tenant') })
     this.#chains.set(id, next)
     void next.then(() => { if (this.#chains.get(id) === next) this.#chains.delete(id) })
     return next
   }
 
-  async #apply (id: string): Promise<void> {
+  async #apply (id: string, preloaded?: LoadedStored): Promise<void> {
     if (this.#closed) return
     const { router, store, log } = this.#o
-    const loaded = await store.load(id)
+    const loaded = preloaded ?? await store.load(id)
     if (!loaded) {
       this.#refused.delete(id)
       if (this.#served.delete(id) && this.#ownsRouterEntry(id)) { router.remove(id); log.info({ tenant: id }, 'stored tenant removed') }
@@ -151,16 +176,28 @@ export class DbTenantSource {
     this.#served.set(id, loaded.version)
     this.#refused.delete(id)
     if (r === 'replaced') log.info({ tenant: id, version: loaded.version }, 'stored tenant replaced')
-    if (isNew) this.#evict()
+    if (isNew) this.#evict(id)
   }
 
-  /** Past the cap, the longest-kept tenant goes (requests running on it finish; its next request loads it again). */
-  #evict (): void {
-    const max = this.#o.maxKept ?? 2000
-    for (const id of this.#served.keys()) {
-      if (this.#served.size <= max) break
-      this.#served.delete(id)
-      if (this.#ownsRouterEntry(id)) this.#o.router.remove(id)
+  /**
+   * Past the cap, the least recently used stored tenant goes (requests running on it finish; its next request
+   * loads it again). The router stamps each entry on every request it dispatches; finding the oldest stamp is
+   * one pass over the kept tenants, made only when a newly kept tenant takes the count past the cap.
+   */
+  #evict (keep: string): void {
+    const max = this.#o.maxKept ?? DEFAULT_MAX_KEPT
+    const { router } = this.#o
+    while (this.#served.size > max) {
+      let victim: string | undefined
+      let oldest = Infinity
+      for (const id of this.#served.keys()) {
+        if (id === keep) continue // just loaded for the request waiting on it
+        const used = router.lastUsed(id) ?? 0
+        if (used < oldest) { oldest = used; victim = id }
+      }
+      if (victim === undefined) return
+      this.#served.delete(victim)
+      if (this.#ownsRouterEntry(victim)) router.remove(victim)
     }
   }
 

@@ -2,14 +2,14 @@
 // (history and rollback), the hosts each claims. A document is validated exactly as `tenants:check` validates
 // a file (same schema, same cross-checks, same `path: reason` errors) plus what only the database can know
 // (ids and hosts unique across files and stored tenants). The fields the tenant schema marks `writeOnly`
-// (client secrets, provider secrets, API keys) are sealed at rest (plugins/secrets.ts) and leave only as
+// (client secrets, provider secrets, API keys) are sealed at rest (db/sealing.ts) and leave only as
 // `vst-secret:<fingerprint>` placeholders, which a later write may send back to mean "keep this one".
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/index.ts'
 import { isUniqueViolation } from '../plugins/identity/executor.ts'
 import { recordEvent } from '../plugins/identity/users.ts'
 import { hasNul } from '../plugins/schemas.ts'
-import { fingerprint, isSealed, open, seal, SecretKeyError, type SecretKeyring } from '../plugins/secrets.ts'
+import { fingerprint, isSealed, open, seal, SecretKeyError, type SecretKeyring } from '../db/sealing.ts'
 import { parseTenant } from './loader.ts'
 import { tenantSchema, type TenantConfig } from './schema.ts'
 
@@ -43,6 +43,9 @@ export interface StoredTenant {
   createdAt: Date
   updatedAt: Date
 }
+
+/** A stored document as a node serves it: its config, or the errors that keep it from serving. */
+export interface LoadedStored { version: number, config?: TenantConfig, errors: Array<{ path: string, message: string }> }
 
 export interface VersionInfo { version: number, action: string, actor: string | null, createdAt: Date }
 
@@ -142,14 +145,15 @@ export function secretsByFingerprint (ring: SecretKeyring, plain: unknown, tenan
   return out
 }
 
-function sealDoc (ring: SecretKeyring, plain: Doc, tenantId: string): Doc {
+/** Seals the secret fields of a plain document, bound to its tenant (what a write stores; also the bench's seeding). */
+export function sealDoc (ring: SecretKeyring, plain: Doc, tenantId: string): Doc {
   return mapSecrets(plain, (v) => seal(ring, v, tenantId)) as Doc
 }
 
 /** Opens a stored document; a sealed value that cannot be opened fails with its path. */
 export function openDoc (ring: SecretKeyring, sealed: Doc, tenantId: string): Doc {
   return mapSecrets(sealed, (v, ptr) => {
-    if (!isSealed(v)) return v
+    if (!isSealed(v, 'v1')) return v
     try { return open(ring, v, tenantId) } catch (err) {
       throw new TenantStoreError('secret-key', `${ptr}: ${(err as Error).message}`, [{ path: ptr, message: (err as Error).message }])
     }
@@ -179,7 +183,7 @@ export function checkDocument (plain: unknown, outside: OutsideTenants, id?: str
   eachString(plain, '', (s, p) => {
     // Tenant files may say ${NAME}; a document sent over the API must not read the server's environment.
     if (s.includes('${')) errors.push({ path: p, message: '"${…}" is not interpolated in stored tenants: send the value itself (secrets are encrypted at rest)' })
-    if (isSealed(s)) errors.push({ path: p, message: 'a sealed value cannot be written' })
+    if (isSealed(s, 'v1')) errors.push({ path: p, message: 'a sealed value cannot be written' })
   })
   if (id !== undefined && plain.id !== id) errors.push({ path: '/id', message: `must be "${id}", the tenant this request names` })
   if (errors.length) throw new TenantStoreError('invalid', 'the tenant document is invalid', errors)
@@ -221,9 +225,19 @@ export class TenantStore {
   }
 
   /** The stored document for serving: its config, or the errors that keep it from serving. */
-  async load (id: string): Promise<{ version: number, config?: TenantConfig, errors: Array<{ path: string, message: string }> } | undefined> {
+  async load (id: string): Promise<LoadedStored | undefined> {
     const row = await this.db.selectFrom('tenant_configs').select(['id', 'version', 'doc']).where('id', '=', id).executeTakeFirst()
-    if (!row) return undefined
+    return row ? this.#parse(row) : undefined
+  }
+
+  /** The stored tenant claiming `host` (lower-cased, no port), read in one statement through the hosts' index. */
+  async loadByHost (host: string): Promise<(LoadedStored & { id: string }) | undefined> {
+    const row = await this.db.selectFrom('tenant_hosts').innerJoin('tenant_configs', 'tenant_configs.id', 'tenant_hosts.tenant_id')
+      .select(['tenant_configs.id', 'tenant_configs.version', 'tenant_configs.doc']).where('tenant_hosts.host', '=', host.toLowerCase()).executeTakeFirst()
+    return row ? { id: row.id, ...this.#parse(row) } : undefined
+  }
+
+  #parse (row: { id: string, version: number, doc: Doc }): LoadedStored {
     try {
       const plain = openDoc(this.ring, row.doc, row.id)
       const res = parseTenant('', JSON.stringify(plain), {})
@@ -241,11 +255,6 @@ export class TenantStore {
     if (ids) q = q.where('id', 'in', ids)
     const rows = await q.execute()
     return new Map(rows.map((r) => [r.id, r.version]))
-  }
-
-  /** The stored tenant claiming `host` (lower-cased, no port), by its index. */
-  async tenantOfHost (host: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('tenant_hosts').select('tenant_id').where('host', '=', host.toLowerCase()).executeTakeFirst())?.tenant_id
   }
 
   async list (opts: { after?: string, limit: number, only?: string | null }): Promise<Array<{ id: string, version: number, hosts: string[], createdAt: Date, updatedAt: Date }>> {

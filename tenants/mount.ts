@@ -15,6 +15,7 @@ import { createTenantIdentity } from '../plugins/identity/index.ts'
 import type { MailOutbox } from '../plugins/mail/types.ts'
 import { createProviderRegistry } from '../plugins/providers/index.ts'
 import tenantRateLimits from '../plugins/rate-limit.ts'
+import { named } from '../plugins/plugin-name.ts'
 import requestLog, { quietRequests } from '../plugins/request-log.ts'
 import eventContext from '../plugins/events/context.ts'
 import securityHeaders from '../plugins/security-headers.ts'
@@ -130,7 +131,7 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
     // Named components, declared tags, no internal keys… (tenants/openapi-publish.ts).
     transformObject: (d) => publishOpenApi((d as { openapiObject: unknown }).openapiObject, { tenant: config as unknown as TenantDocument, mounted, contactUrl: `${ctx.publicUrl}/docs` })
   })
-  await app.register(openapiRoutes, { title: `Vestibule — ${config.id}` })
+  await app.register(named(openapiRoutes), { title: `Vestibule — ${config.id}` })
 
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not_found', message: `Route ${req.method} ${req.url.split('?')[0]} not found` })
@@ -138,7 +139,7 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
   installEnvelope(app, houseEnvelope)
 
   for (const m of mounted) {
-    await app.register(await loadDialect(m.name), config.dialects[m.name] as object)
+    await app.register(named(await loadDialect(m.name)), config.dialects[m.name] as object)
   }
   await app.ready()
   return app

@@ -14,6 +14,8 @@ interface Entry {
   app: Promise<FastifyInstance> | null
   inflight: number
   retired: boolean
+  /** The router's request count when this entry last got a request (0: never), for least-recently-used eviction. */
+  used: number
 }
 
 export interface RouterStats { configured: number, built: number }
@@ -39,6 +41,7 @@ export class TenantRouter {
   readonly #log: FastifyBaseLogger
   readonly #build: typeof buildTenantApp
   #resolver: TenantResolver | null = null
+  #requests = 0
 
   constructor (shared: SharedServices, fallback: (req: IncomingMessage, res: ServerResponse) => void, opsPaths: string[], build = buildTenantApp) {
     this.#shared = shared
@@ -92,6 +95,7 @@ export class TenantRouter {
   }
 
   #dispatch (entry: Entry, req: IncomingMessage, res: ServerResponse): void {
+    entry.used = ++this.#requests
     entry.inflight++
     res.once('close', () => {
       entry.inflight--
@@ -122,7 +126,7 @@ export class TenantRouter {
   async upsert (config: TenantConfig, file: string | null = null): Promise<'added' | 'replaced' | 'unchanged'> {
     const old = this.#byId.get(config.id)
     if (old && isDeepStrictEqual(old.config, config)) { old.file = file; return 'unchanged' }
-    const entry: Entry = { config, file, app: null, inflight: 0, retired: false }
+    const entry: Entry = { config, file, app: null, inflight: 0, retired: false, used: old?.used ?? 0 }
     if (old?.app) {
       const app = this.#build(config, this.#shared)
       await app // throws: the old instance keeps serving
@@ -152,6 +156,8 @@ export class TenantRouter {
   }
   fileOf (id: string): string | null | undefined { return this.#byId.get(id)?.file }
   ids (): string[] { return [...this.#byId.keys()] }
+  /** When the tenant last got a request, as the router's running request count (0: never; undefined: not held). */
+  lastUsed (id: string): number | undefined { return this.#byId.get(id)?.used }
   /** The tenant serving `host` (no port; any case), or undefined. */
   tenantOfHost (host: string): string | undefined { return this.#byHost.get(host.toLowerCase())?.config.id }
 

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import type { Database, OutboxRow } from '../db/index.ts'
-import { BLANK_BODIES, openOutboxRow } from '../plugins/mail/sealed.ts'
+import { BLANK_BODIES, openOutboxRow } from '../workers/mail-bodies.ts'
 import type { MailTransport } from './mail-transport.ts'
 
 export type DeliveryResult = 'sent' | 'already-sent' | 'claimed-elsewhere' | 'missing'
@@ -35,7 +35,7 @@ export async function deliverOutboxRow (db: Kysely<Database>, transport: MailTra
   }
   let receipt: Awaited<ReturnType<MailTransport['send']>>
   try {
-    receipt = await transport.send(openOutboxRow(row)) // the bodies are sealed at rest (plugins/mail/sealed.ts)
+    receipt = await transport.send(openOutboxRow(row)) // the bodies are sealed at rest (workers/mail-bodies.ts)
   } catch (err) {
     // Not accepted (or not known to be): the claim goes, so the job's retry may send at once.
     await releaseClaim(db, id, token, err).catch(() => { /* the lease runs out instead */ })

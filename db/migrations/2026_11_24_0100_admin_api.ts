@@ -17,7 +17,7 @@ export async function up (db: Kysely<any>): Promise<void> {
     .addColumn('revoked_at', 'timestamptz')
     .execute()
 
-  // Secrets inside `doc` are sealed (AES-256-GCM, plugins/secrets.ts); `doc` is the document as given, before defaults.
+  // Secrets inside `doc` are sealed (AES-256-GCM, db/sealing.ts); `doc` is the document as given, before defaults.
   await db.schema.createTable('tenant_configs')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('version', 'integer', (c) => c.notNull())

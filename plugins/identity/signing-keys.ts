@@ -9,7 +9,7 @@ import {
 } from 'jose'
 import { sql } from 'kysely'
 import type { Session, SigningKey, User } from '../../db/index.ts'
-import { secretKeys } from '../crypto.ts'
+import { open, processKeyring, seal } from '../../db/sealing.ts'
 import { inTransaction, type Executor } from './executor.ts'
 import { issueSession, type IssueSessionInput, type SessionKind, type VerifiedSession } from './sessions.ts'
 import { rows, SQL } from './statements.ts'
@@ -65,7 +65,7 @@ async function newKeyRow (tenantId: string, alg: JwtAlgorithm) {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) })
   const pub = await exportJWK(publicKey)
   const kid = await calculateJwkThumbprint(pub, 'sha256')
-  const sealed = secretKeys().seal(JSON.stringify(await exportJWK(privateKey)), sealContext(tenantId, kid))
+  const sealed = seal(processKeyring(), JSON.stringify(await exportJWK(privateKey)), sealContext(tenantId, kid), 'compact')
   return { tenant_id: tenantId, kid, alg, public_jwk: JSON.stringify({ ...pub, kid, alg, use: 'sig' }), private_sealed: sealed }
 }
 
@@ -111,11 +111,11 @@ export async function retireSigningKey (db: Executor, tenantId: string, kid: str
  * key: signing keys live until retired, far longer than any other sealed value, so the old key can go only after this.
  */
 export async function resealSigningKeys (db: Executor): Promise<number> {
-  const ring = secretKeys()
+  const ring = processKeyring()
   let n = 0
   for (const row of await db.selectFrom('signing_keys').select(['id', 'tenant_id', 'kid', 'private_sealed']).where('retired_at', 'is', null).execute()) {
     const context = sealContext(row.tenant_id, row.kid)
-    await db.updateTable('signing_keys').set({ private_sealed: ring.seal(ring.open(row.private_sealed, context), context) }).where('id', '=', row.id).execute()
+    await db.updateTable('signing_keys').set({ private_sealed: seal(ring, open(ring, row.private_sealed, context), context, 'compact') }).where('id', '=', row.id).execute()
     n++
   }
   return n
@@ -155,7 +155,7 @@ export async function issueSignedSession (db: Executor, input: IssueSessionInput
   const { session } = await issueSession(db, input)
   const cacheId = `${key.tenant_id}:${key.kid}`
   const privateKey = privateKeys.get(cacheId) ?? remember(privateKeys, cacheId,
-    await importAsymmetric(JSON.parse(secretKeys().open(key.private_sealed, sealContext(key.tenant_id, key.kid))) as JWK, key.alg as JwtAlgorithm))
+    await importAsymmetric(JSON.parse(open(processKeyring(), key.private_sealed, sealContext(key.tenant_id, key.kid))) as JWK, key.alg as JwtAlgorithm))
   const jwt = new SignJWT({ ...opts.claims })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(opts.issuer)

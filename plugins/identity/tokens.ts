@@ -1,9 +1,10 @@
 // One-time tokens: stored hashed, bound to tenant and purpose, expiring, consumed by one conditional UPDATE.
-// Their data is sealed (AES-256-GCM, plugins/crypto.ts): it may hold what redeems a flow (a PKCE
+// Their data is sealed (AES-256-GCM, db/sealing.ts): it may hold what redeems a flow (a PKCE
 // verifier, an OIDC nonce, an OAuth1 request-token secret, a provider profile), so a dump shows none of it.
 import { sql } from 'kysely'
 import type { OneTimeToken } from '../../db/index.ts'
-import { hashToken, isSealed, randomToken, secretKeys } from '../crypto.ts'
+import { isSealed, open, processKeyring, seal } from '../../db/sealing.ts'
+import { hashToken, randomToken } from '../crypto.ts'
 import type { Executor } from './executor.ts'
 import { rows, SQL } from './statements.ts'
 
@@ -37,15 +38,15 @@ export async function createOneTimeToken (db: Executor, input: CreateTokenInput)
 const dataContext = (tenantId: string, purpose: string, hash: string) => `one_time_tokens.data:${tenantId}:${purpose}:${hash}`
 
 export function sealData (tenantId: string, purpose: string, hash: string, data: Record<string, unknown>): { sealed: string } {
-  return { sealed: secretKeys().seal(JSON.stringify(data), dataContext(tenantId, purpose, hash)) }
+  return { sealed: seal(processKeyring(), JSON.stringify(data), dataContext(tenantId, purpose, hash), 'compact') }
 }
 
 /** The row with its data readable; rows written before sealing (plain data) pass through. */
 export function openTokenRow<R extends OneTimeToken | undefined> (row: R): R {
   if (!row) return row
   const d = row.data as { sealed?: unknown }
-  if (!isSealed(d?.sealed) || Object.keys(d).length !== 1) return row
-  return { ...row, data: JSON.parse(secretKeys().open(d.sealed, dataContext(row.tenant_id, row.purpose, row.token_hash))) }
+  if (!isSealed(d?.sealed, 'compact') || Object.keys(d).length !== 1) return row
+  return { ...row, data: JSON.parse(open(processKeyring(), d.sealed, dataContext(row.tenant_id, row.purpose, row.token_hash))) }
 }
 
 export type ConsumeResult =

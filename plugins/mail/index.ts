@@ -3,7 +3,7 @@
 import type { Queue } from 'bullmq'
 import type { Executor } from '../identity/executor.ts'
 import { emailJob, type InProcessMailRunner } from '../../workers/email.worker.ts'
-import { sealMailBodies } from './sealed.ts'
+import { sealMailBodies } from '../../workers/mail-bodies.ts'
 import type { MailOutbox, OutgoingMail } from './types.ts'
 
 export type { MailOutbox, OutgoingMail } from './types.ts'

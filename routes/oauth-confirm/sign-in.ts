@@ -1,6 +1,5 @@
 // oauth-confirm init and callback: a state for the provider round trip, then the account and a confirmation for the frontend.
-import { randomBytes } from 'node:crypto'
-import { hashToken } from '../../plugins/crypto.ts'
+import { hashToken, randomHex } from '../../plugins/crypto.ts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import { DialectError, ProviderFailureError } from '../../plugins/errors.ts'
@@ -18,7 +17,7 @@ export const CONFIRMATION_PURPOSE = 'oauth-confirm:confirmation'
 export interface ConfirmationData { provider: string, language: string, isNew: boolean, validation?: string }
 
 /** 128 random bits as 32 lowercase hex characters: the seed's lowercase-hex shape, longer than its 24-character examples. */
-const seedToken = () => randomBytes(16).toString('hex')
+const seedToken = () => randomHex(16)
 
 export const Throttled = BareError('Too many requests from this address (only with the tenant\'s `rateLimits.login`); see Retry-After (empty body).')
 

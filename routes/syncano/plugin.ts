@@ -12,8 +12,11 @@ import type { InstanceConfig, SyncanoOptions } from './options.ts'
 import { syncanoParsers } from './parsers.ts'
 import { DETAILS, refuse, resolved, USER_KEY_KIND, type Hook, type RouteOptions } from './shared.ts'
 import userRoutes from './user.ts'
+import { named } from '../../plugins/plugin-name.ts'
 
 const USER_KEY_SHAPE = /^[0-9a-f]{40}$/
+
+named(authRoutes, userRoutes)
 
 export default async function syncano (fastify: FastifyInstance, opts: SyncanoOptions): Promise<void> {
   const tenant: TenantContext = fastify.tenant
@@ -24,7 +27,7 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
   }
 
   // Everything under /v1.1 answers in the dialect's envelope, unknown paths included.
-  await fastify.register(async (app) => {
+  await fastify.register(named(async function syncanoApi (app: FastifyInstance) {
     await syncanoParsers(app)
     installEnvelope(app, drfEnvelope({
       invalidCredentials: { status: 401, body: { detail: DETAILS.badCredentials[1] } },
@@ -78,5 +81,5 @@ export default async function syncano (fastify: FastifyInstance, opts: SyncanoOp
     const routeOpts: RouteOptions = { head: [...limited, instance, apiKeyOfHead], apiKey, userKey, rateLimited: limit !== undefined && limit !== null }
     await app.register(authRoutes, { ...routeOpts, backends })
     await app.register(userRoutes, routeOpts)
-  }, { prefix: '/v1.1' })
+  }), { prefix: '/v1.1' })
 }

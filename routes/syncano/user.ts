@@ -1,11 +1,10 @@
 // Syncano user endpoints (seed 003; the platform's apps/users/v1/views.py): the X-USER-KEY's own user at
 // /user/ (UserAccountView: GET, PUT, PATCH) and /users/:id/ (UserViewSet, filtered to that user), and
 // reset_key; the user object they answer.
-import { randomBytes } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { User } from '../../db/index.ts'
-import { hashPassword } from '../../plugins/crypto.ts'
+import { hashPassword, randomHex } from '../../plugins/crypto.ts'
 import { MSG, validateFields, type FieldErrors } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
 import type { UserFields } from '../../plugins/identity/index.ts'
@@ -170,7 +169,7 @@ export default async function userRoutes (scope: FastifyInstance, opts: RouteOpt
 }
 
 export function newUserKey (): string {
-  return randomBytes(20).toString('hex')
+  return randomHex(20)
 }
 
 /** Syncano timestamps carry microseconds: 2015-06-09T14:23:39.090423Z. */

@@ -9,7 +9,7 @@
 //   signing-keys reseal
 import { parseArgs } from 'node:util'
 import { createDatabase, migrateToLatest } from '../../db/index.ts'
-import { generateKey, keyringFromEnv } from '../../plugins/secrets.ts'
+import { generateKey, keyringFromEnv } from '../../db/sealing.ts'
 import { JWT_ALGORITHMS, listSigningKeys, recordEvent, resealSigningKeys, retireSigningKey, rotateSigningKey, SigningKeyError, type JwtAlgorithm } from '../../plugins/identity/index.ts'
 import { resealAll } from '../db-store.ts'
 import { AdminTokenInputError, createAdminToken, listAdminTokens, revokeAdminToken, SCOPES } from './tokens.ts'

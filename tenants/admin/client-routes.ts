@@ -1,18 +1,17 @@
 // Clients and keys of a stored tenant, each change a new version of its document: create a client (its secret
 // shown once), rotate a client secret with an overlap (the old one stays accepted as `previousSecrets` until
 // retired), remove a client; add and revoke the API keys of a Syncano-style `instances` section.
-import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { randomAlnum, randomToken } from '../../plugins/crypto.ts'
-import { fingerprint } from '../../plugins/secrets.ts'
+import { randomAlnum, randomHex, randomToken } from '../../plugins/crypto.ts'
+import { fingerprint } from '../../db/sealing.ts'
 import { redact, TenantStoreError, type Doc } from '../db-store.ts'
 import { writeOptions, type AdminContext } from './context.ts'
 import { AdminError } from './errors.ts'
 import {
-  ClientBody, ClientCreated, ClientParams, ErrorBody, IfMatch, InstanceParams, KeyAdded, KeyBody, KeyParams, SecretRotated, TenantParams, Versioned
+  ClientBody, ClientCreated, ClientParams, errorResponses, IfMatch, InstanceParams, KeyAdded, KeyBody, KeyParams, SecretRotated, TenantParams, Versioned
 } from './schemas.ts'
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]))
+const errors = errorResponses
 const TAG = ['clients']
 const WRITE = [400, 401, 403, 404, 409, 412, 429, 503]
 
@@ -127,7 +126,7 @@ export default async function clientRoutes (app: FastifyInstance, ctx: AdminCont
     }
   }, async (req, reply) => {
     const { id, instance } = req.params as { id: string, instance: string }
-    const key = (req.body as { key?: string } | undefined)?.key ?? randomBytes(20).toString('hex')
+    const key = (req.body as { key?: string } | undefined)?.key ?? randomHex(20)
     const t = await store.change(id, (doc) => {
       const inst = findInstance(doc, instance)
       if (inst.apiKeys.includes(key)) throw new TenantStoreError('exists', `instance "${instance}" already accepts this key`)

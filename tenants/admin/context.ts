@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/index.ts'
-import type { SecretKeyring } from '../../plugins/secrets.ts'
+import type { SecretKeyring } from '../../db/sealing.ts'
 import type { DbTenantSource } from '../db-source.ts'
 import { redact, type StoredTenant, type TenantStore, type WriteOptions } from '../db-store.ts'
 import type { TenantRouter } from '../router.ts'
@@ -31,10 +31,13 @@ export function ifMatchOf (req: FastifyRequest): WriteOptions['ifMatch'] {
   })
 }
 
+/** Who makes a change, as history and audit events name them: `token:<id>`. */
+export const actorOf = (req: FastifyRequest): string | null => (req.adminToken ? `token:${req.adminToken.id}` : null)
+
 export function writeOptions (req: FastifyRequest): WriteOptions {
   return {
     ifMatch: ifMatchOf(req),
-    actor: req.adminToken ? `token:${req.adminToken.id}` : null,
+    actor: actorOf(req),
     restricted: (req.adminToken?.tenantId ?? null) !== null,
     what: (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId
   }

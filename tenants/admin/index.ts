@@ -8,8 +8,8 @@ import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/index.ts'
 import { serializerCompiler, validatorCompiler } from '../../plugins/compilers.ts'
-import { keyringFromEnv, type SecretKeyring } from '../../plugins/secrets.ts'
-import { DbTenantSource } from '../db-source.ts'
+import { keyringFromEnv, type SecretKeyring } from '../../db/sealing.ts'
+import { DbTenantSource, DEFAULT_MAX_KEPT } from '../db-source.ts'
 import { TenantStore, type OutsideTenants } from '../db-store.ts'
 import { hostOf, type TenantRouter } from '../router.ts'
 import { installAdminAuth } from './auth.ts'
@@ -31,7 +31,7 @@ export interface AdminApiSettings {
   pollSeconds?: number
   /** Failed authentications allowed per client address per window (default 20 per 300 s). */
   authFailures?: { max: number, windowSeconds: number }
-  /** Stored tenants a node keeps built at most (default TENANTS_DB_MAX_KEPT or 2,000); past it the longest-kept goes. */
+  /** Stored tenants a node keeps built at most (default TENANTS_DB_MAX_KEPT or 500); past it the least recently used goes. */
   maxKept?: number
 }
 
@@ -67,7 +67,7 @@ export default async function adminApi (app: FastifyInstance, opts: AdminApiOpti
   source = new DbTenantSource({
     store, router, redis: opts.redis, redisPrefix: opts.redisPrefix, log: opts.log,
     pollMs: (opts.pollSeconds ?? (Number.isFinite(envPoll) && process.env.TENANTS_DB_POLL_SECONDS ? envPoll : 30)) * 1000,
-    maxKept: opts.maxKept ?? (Number(process.env.TENANTS_DB_MAX_KEPT) > 0 ? Number(process.env.TENANTS_DB_MAX_KEPT) : 2000)
+    maxKept: opts.maxKept ?? (Number(process.env.TENANTS_DB_MAX_KEPT) > 0 ? Number(process.env.TENANTS_DB_MAX_KEPT) : DEFAULT_MAX_KEPT)
   })
   await source.start()
   const src = source

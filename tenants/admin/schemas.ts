@@ -18,6 +18,9 @@ export const ErrorBody = Type.Object({
   request_id: Type.Optional(Type.String())
 }, { $id: 'AdminError' })
 
+/** The `response` entries of these error statuses, all answered with ErrorBody. */
+export const errorResponses = (...codes: number[]): Record<number, typeof ErrorBody> => Object.fromEntries(codes.map((c) => [c, ErrorBody]))
+
 /** The tenant schema as a request body (documented in full, validated by the store). */
 export function tenantBody (description: string): TSchema {
   const { $id: _id, title: _t, ...schema } = asInput(tenantSchema()) as Record<string, unknown>

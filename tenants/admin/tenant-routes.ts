@@ -6,11 +6,10 @@ import { restrictedTo } from './auth.ts'
 import { decodeCursor, encodeCursor, outsideView, storedView, writeOptions, type AdminContext } from './context.ts'
 import { notFound } from './errors.ts'
 import {
-  Deleted, ErrorBody, IfMatch, MergePatchBody, Page, tenantBody, TenantList, TenantParams, TenantResource, VersionList,
-  VersionParams, VersionResource
+  Deleted, errorResponses, IfMatch, MergePatchBody, Page, tenantBody, TenantList, TenantParams, TenantResource, VersionList, VersionParams, VersionResource
 } from './schemas.ts'
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]))
+const errors = errorResponses
 const TAG = ['tenants']
 
 export default async function tenantRoutes (app: FastifyInstance, ctx: AdminContext): Promise<void> {

@@ -1,18 +1,16 @@
 // /admin/v1/tenants/:id/users (find, read, block, unblock, revoke sessions, erase, export) and /events.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { decodeCursor, encodeCursor, type AdminContext } from './context.ts'
+import { actorOf as actor, decodeCursor, encodeCursor, type AdminContext } from './context.ts'
 import { AdminError, notFound } from './errors.ts'
 import {
-  Blocked, ErrorBody, Erased, EventList, EventQuery, Revoked, SessionRef, TenantParams, UserDetail, UserExport, UserList, UserQuery, UserRef
+  Blocked, Erased, errorResponses, EventList, EventQuery, Revoked, SessionRef, TenantParams, UserDetail, UserExport, UserList, UserQuery, UserRef
 } from './schemas.ts'
 import { identityView, sessionView, TenantUsers, userView } from './users.ts'
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]))
+const errors = errorResponses
 const TAG = ['users']
 
 export default async function userRoutes (app: FastifyInstance, ctx: AdminContext): Promise<void> {
-  const actor = (req: FastifyRequest) => (req.adminToken ? `token:${req.adminToken.id}` : null)
-
   /** The tenant's accounts; a tenant this deployment does not know is not found. */
   async function usersOf (id: string): Promise<TenantUsers> {
     if (!ctx.router.get(id) && !(await ctx.db.selectFrom('tenant_configs').select('id').where('id', '=', id).executeTakeFirst())) throw notFound(`no tenant "${id}"`)

@@ -3,14 +3,14 @@
 // Every statement is scoped by tenant_id. Erasure removes the account and everything naming its addresses
 // (identities, sessions, one-time tokens, pending and sent mail, rate-limit counters) and keeps audit events
 // with the addresses scrubbed and the account replaced by a pseudonym.
-import { randomBytes } from 'node:crypto'
+import { randomHex } from '../../plugins/crypto.ts'
 import type { Redis } from 'ioredis'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, Identity, OneTimeToken, Session, User } from '../../db/index.ts'
 import type { OutboxRow } from '../../db/database.ts'
 import { recordEvent, revokeUserSessions } from '../../plugins/identity/index.ts'
 import { openTokenRow } from '../../plugins/identity/tokens.ts'
-import { openOutboxRow } from '../../plugins/mail/sealed.ts'
+import { openOutboxRow } from '../../workers/mail-bodies.ts'
 
 export interface UserQuery {
   afterId?: string
@@ -194,7 +194,7 @@ export class TenantUsers {
    * counters. Audit events stay, with the addresses replaced by `[erased]` and the account by a pseudonym.
    */
   async erase (user: User, actor: string | null): Promise<{ pseudonym: string, deleted: Record<string, number> }> {
-    const pseudonym = `erased-${randomBytes(6).toString('hex')}`
+    const pseudonym = `erased-${randomHex(6)}`
     const result = await this.db.transaction().execute(async (tx) => {
       const locked = await tx.selectFrom('users').select('id').where('tenant_id', '=', this.tenantId).where('id', '=', user.id).forUpdate().executeTakeFirst()
       if (!locked) return null

@@ -1,5 +1,5 @@
 // Admin API test helpers: a keyring, tokens made the way the CLI makes them, and authorised JSON calls.
-import { createKeyring } from '../../plugins/secrets.ts'
+import { createKeyring } from '../../db/sealing.ts'
 import { createAdminToken } from '../../tenants/admin/tokens.ts'
 import type { Built } from '../helpers/build.ts'
 

@@ -1,9 +1,9 @@
-// plugins/secrets.ts: AES-256-GCM sealing with VESTIBULE_SECRET_KEY, opening with it or an old key, tamper and
+// db/sealing.ts (the v1 form, stored tenants): AES-256-GCM sealing with VESTIBULE_SECRET_KEY, opening with it or an old key, tamper and
 // context checks; and `npm run admin -- secrets reseal`, which moves every stored secret to the current key.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { createKeyring, fingerprint, generateKey, keyringFromEnv, open, parseKey, seal, sealedWithOldKey } from '../../plugins/secrets.ts'
+import { createKeyring, fingerprint, generateKey, keyringFromEnv, open, parseKey, seal, sealedWithOldKey } from '../../db/sealing.ts'
 import { secretPatterns } from '../../tenants/db-store.ts'
 import { build, TEST_DATABASE_URL, tenantDoc } from '../helpers/build.ts'
 import { ALL, call, token } from './helpers.ts'

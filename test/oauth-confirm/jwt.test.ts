@@ -9,7 +9,7 @@ import { promisify } from 'node:util'
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import t from 'tap'
 import { ALL, call, keyring, token } from '../admin/helpers.ts'
-import { createKeyRing } from '../../plugins/crypto.ts'
+import { createKeyring, open } from '../../db/sealing.ts'
 import { build, TEST_DATABASE_URL, type Built, type Engine } from '../helpers/build.ts'
 import { client, type Client, confirmTenant, CONFIRM_URL, ERROR_URL, publicUrl, signIn, startPeers } from './helpers.ts'
 
@@ -301,9 +301,9 @@ t.test('the CLI lists, rotates, retires and re-seals signing keys', async (t) =>
   t.match((await cli(['reseal'], { VESTIBULE_SECRET_KEY: next, VESTIBULE_OLD_SECRET_KEYS: currentKey })).stdout, /re-sealed 1 signing key/)
   const after = await b.app.db.db.selectFrom('signing_keys').select(['private_sealed']).where('tenant_id', '=', 'acme').where('kid', '=', newKid!).executeTakeFirstOrThrow()
   t.not(after.private_sealed, before.private_sealed)
-  const opened = JSON.parse(createKeyRing(Buffer.from(next, 'base64')).open(after.private_sealed, `signing-key:acme:${newKid}`))
+  const opened = JSON.parse(open(createKeyring({ current: next }), after.private_sealed, `signing-key:acme:${newKid}`))
   t.equal(opened.kty, 'RSA', 'the new key alone opens it')
-  t.throws(() => createKeyRing(Buffer.from(next, 'base64')).open(after.private_sealed, `signing-key:beta:${newKid}`), 'bound to its tenant')
+  t.throws(() => open(createKeyring({ current: next }), after.private_sealed, `signing-key:beta:${newKid}`), 'bound to its tenant')
 })
 
 t.test('a tenant\'s first key: made once under concurrent first uses; a beta-only admin token cannot touch acme\'s keys', async (t) => {

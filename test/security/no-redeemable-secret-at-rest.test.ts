@@ -4,7 +4,7 @@
 // every table of the test schema contains none of the values that would redeem them.
 import t from 'tap'
 import { sql } from 'kysely'
-import { secretKeys } from '../../plugins/crypto.ts'
+import { open, processKeyring } from '../../db/sealing.ts'
 import { openTokenRow } from '../../plugins/identity/tokens.ts'
 import { build, postJson } from '../helpers/build.ts'
 import { startSmtpPeer } from '../peers/smtp-peer.ts'
@@ -89,7 +89,7 @@ t.test('a dump of every table holds no redeemable secret', async (t) => {
   }
   t.ok(counts.codeVerifier >= 2 && counts.nonce >= 1 && counts.oauth1Secret >= 1, `flows left verifiers, a nonce and a request-token secret: ${JSON.stringify(counts)}`)
   const signingKey = await db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', 'acme').executeTakeFirstOrThrow()
-  const privateJwk = JSON.parse(secretKeys().open(signingKey.private_sealed, `signing-key:acme:${signingKey.kid}`))
+  const privateJwk = JSON.parse(open(processKeyring(), signingKey.private_sealed, `signing-key:acme:${signingKey.kid}`))
   t.equal(typeof privateJwk.d, 'string', 'the sealed key opens with the app\'s key ring')
   keep('JWT signing key (private part)', privateJwk.d)
   t.ok(secrets.length >= 12, `${secrets.length} secrets to look for`)

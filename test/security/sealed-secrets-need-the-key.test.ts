@@ -1,11 +1,18 @@
 // Sealed values (mail bodies, one-time token data) open only with a configured key and in the context
 // they were sealed for; old keys keep opening after rotation; production refuses to start without a key.
+// These use the `compact` form (db/sealing.ts) that mail bodies and token data have always been written in.
 import t from 'tap'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { keyRingFromEnv } from '../../plugins/crypto.ts'
+import { keyringFromEnv, open, seal, type KeyEnv } from '../../db/sealing.ts'
+
+/** The process keyring as the server and worker read it (a development key outside production). */
+const keyRingFromEnv = (env: KeyEnv, notice?: (m: string) => void) => {
+  const ring = keyringFromEnv(env, { developmentKey: true, notice })
+  return { seal: (v: string, c: string) => seal(ring, v, c, 'compact'), open: (v: string, c: string) => open(ring, v, c) }
+}
 
 const key = () => randomBytes(32).toString('base64')
 
@@ -27,7 +34,7 @@ t.test('rotation: the old key still opens, the new one seals', async (t) => {
   const rotated = keyRingFromEnv({ VESTIBULE_SECRET_KEY: key(), VESTIBULE_OLD_SECRET_KEYS: `${key()},${oldKey}` })
   t.equal(rotated.open(sealedBefore, 'c'), 'v')
   t.throws(() => keyRingFromEnv({ VESTIBULE_SECRET_KEY: oldKey }).open(rotated.seal('w', 'c'), 'c'), 'new seals need the new key')
-  t.throws(() => keyRingFromEnv({ VESTIBULE_SECRET_KEY: 'too-short' }), /32 bytes/)
+  t.throws(() => keyRingFromEnv({ VESTIBULE_SECRET_KEY: 'too-short' }), /32 random bytes/)
 })
 
 t.test('no key: production refuses; development generates and keeps one under DATA_DIR', async (t) => {

@@ -55,3 +55,17 @@ t.test('no import circles between our modules (value imports; `import type` is e
   for (const f of graph.keys()) visit(f, [])
   t.same(circles, [], 'every module graph is a tree of layers')
 })
+
+t.test('imports run one way: tenants/ → routes/ → plugins/ → workers/ → db/, never back up (types included)', async (t) => {
+  const order = ['tenants', 'routes', 'plugins', 'workers', 'db']
+  const layerOf = (f: string) => order.indexOf(path.normalize(f).split(path.sep)[0])
+  for (const file of order.flatMap((d) => files(d))) {
+    const text = readFileSync(file, 'utf8')
+    for (const m of text.matchAll(/^(?:import|export)[^'"]*?from '(\.{1,2}\/[^']+)'/gm)) {
+      const target = path.normalize(path.join(path.dirname(file), m[1]))
+      const to = layerOf(target)
+      if (to !== -1 && to < layerOf(file)) t.fail(`${file} imports ${target}, a layer above its own`)
+    }
+  }
+  t.pass('checked')
+})
