@@ -30,7 +30,11 @@ export const CallbackQuery = Type.Object({
 export type CallbackQueryType = Static<typeof CallbackQuery>
 
 /** Express `sendStatus`: the status's reason phrase as a text/plain body. */
-export const ReasonPhrase = (description: string) => Type.String({ description })
+/** A text/plain reason phrase; the description starts with it in backticks, which is also its example. */
+export const ReasonPhrase = (description: string) => {
+  const phrase = /^`([^`]+)`/.exec(description)?.[1]
+  return Type.String({ description, ...(phrase !== undefined ? { examples: [phrase] } : {}) })
+}
 
 export const LoginBody = Type.Object({
   confirmation: SafeString({ maxLength: 256, description: 'The confirmation the callback put in the frontend redirect.' }),
@@ -94,7 +98,10 @@ export const Jwk = Type.Object({
 
 export const Jwks = Type.Object({
   keys: Type.Array(Jwk, { description: 'The signing key first, then rotated keys that still verify (until retired).' })
-}, { title: 'OAuthConfirmJwks' })
+}, {
+  title: 'OAuthConfirmJwks',
+  examples: [{ keys: [{ kty: 'EC', kid: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs', alg: 'ES256', use: 'sig', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] }]
+})
 
 export const AccountReply = Type.Object({
   account: Account,

@@ -73,7 +73,12 @@ try {
     const n = await withDb((db) => resealSigningKeys(db))
     console.log(`re-sealed ${n} signing key(s) with VESTIBULE_SECRET_KEY; for them, VESTIBULE_OLD_SECRET_KEYS is no longer needed`)
   } else if (group === 'signing-keys' && ['list', 'rotate', 'retire'].includes(command)) {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { tenant: { type: 'string' }, alg: { type: 'string' } } })
+    // A kid is a base64url thumbprint and may begin with '-', which parseArgs would read as an option: the
+    // argument that is neither an option nor an option's value is taken as the kid before parsing.
+    const kidAt = rest.findIndex((a, i) => !a.startsWith('--') && !(i > 0 && ['--tenant', '--alg'].includes(rest[i - 1])))
+    const kidArg = kidAt >= 0 ? rest[kidAt] : undefined
+    const { values } = parseArgs({ args: rest.filter((_, i) => i !== kidAt), options: { tenant: { type: 'string' }, alg: { type: 'string' } } })
+    const positionals = kidArg === undefined ? [] : [kidArg]
     const tenant = values.tenant
     if (!tenant || !/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(tenant)) fail(`usage: npm run admin -- signing-keys ${command} --tenant <id>${command === 'retire' ? ' <kid>' : ''}`)
     if (values.alg !== undefined && !(JWT_ALGORITHMS as readonly string[]).includes(values.alg)) fail(`--alg must be ${JWT_ALGORITHMS.join(' or ')}`)

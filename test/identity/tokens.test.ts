@@ -77,7 +77,7 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
       const v = await verifySessionBrief(db, 'a', ['token'], token)
       t.same(v, {
         session: { id: session.id, kind: 'token', client_id: 'cl', created_at: session.created_at },
-        user: { id: user.id, email: 'brief@a.test', email_verified: false, given_name: 'Bri', family_name: null, referral_code: null }
+        user: { id: user.id, email: 'brief@a.test', email_verified: false, username: null, given_name: 'Bri', family_name: null, referral_code: user.referral_code }
       }, 'the session and the serialized columns, nothing else (no password hash, no attributes)')
       t.notOk(await verifySessionBrief(db, 'b', ['token'], token), 'tenant-bound')
       t.notOk(await verifySessionBrief(db, 'a', ['access'], token), 'kind-bound')

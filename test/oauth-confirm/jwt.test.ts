@@ -288,6 +288,7 @@ t.test('the CLI lists, rotates, retires and re-seals signing keys', async (t) =>
 
   await t.rejects(cli(['retire', '--tenant', 'acme', newKid!]), { stderr: /is the current key.*rotate first/ } as any)
   await t.rejects(cli(['retire', '--tenant', 'acme', 'nope']), { stderr: /has no signing key "nope"/ } as any)
+  await t.rejects(cli(['retire', '--tenant', 'acme', '-YWaqFIAFozc2uSpgQhiyXv3q5SivhLkxlu43R_9mgY']), { stderr: /has no signing key "-YWaqFIAFozc2uSpgQhiyXv3q5SivhLkxlu43R_9mgY"/ } as any, 'a kid may begin with a dash')
   await t.rejects(cli(['rotate', '--tenant', 'acme', '--alg', 'HS256']), { stderr: /--alg must be ES256 or RS256/ } as any)
   await t.rejects(cli(['rotate']), { stderr: /--tenant <id>/ } as any)
   t.match((await cli(['retire', '--tenant', 'acme', oldKid])).stdout, 'retired')
