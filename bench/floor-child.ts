@@ -163,7 +163,7 @@ if (socialCfg) {
     const b = req.body as Record<string, string | undefined>
     if (b.client_id !== cfg.captureClient) return { stat: 'error', code: 403, error: 'permission_error' }
     const access = randomBytes(20).toString('hex')
-    const r = await pool.query({ name: 'social-token', text: SOCIAL_FROM_TOKEN, values: [tenant, sha(String(b.token)), 'access', sha(access), cfg.captureClient] })
+    const r = await pool.query({ name: 'social-token', text: SOCIAL_FROM_TOKEN, values: [tenant, sha(String(b.token)), 'access', sha(access), `floor:${cfg.captureClient}`] })
     if (!r.rows[0]) return { stat: 'error', code: 200, error: 'invalid_argument', argument_name: 'token' }
     const u = r.rows[0]
     return { stat: 'ok', capture_user: { id: Number(u.id), email: u.email, givenName: u.given_name, familyName: u.family_name }, is_new: false, access_token: access }
