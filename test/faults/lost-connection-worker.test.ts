@@ -39,15 +39,18 @@ t.test('pg_terminate_backend under in-flight deliveries: the worker lives on and
   await send('warm@w.test')
   await smtp.waitForMail('warm@w.test', { timeoutMs: 15_000 })
 
-  // Our lock holds the deliveries at their claim, each on a checked-out pool client of the worker.
+  // Our lock holds the deliveries at their claim, on checked-out pool clients of the worker (the claims of
+  // deliveries started in one event-loop turn go as one statement, so there may be fewer backends than mails).
   const addresses = Array.from({ length: 6 }, (_, i) => `held${i}@w.test`)
   const ids = await Promise.all(addresses.map(write))
   const locker = await s.connect()
   await locker.query('BEGIN')
   await locker.query('LOCK TABLE email_outbox IN EXCLUSIVE MODE')
   for (const id of ids) await enqueue(id)
-  await until('deliveries waiting on our lock', async () => (await backendsWaitingOnLocks(s.admin, appName)) >= 6)
-  t.ok(await terminateBackends(s.admin, appName) >= 6, 'their backends terminated')
+  await until('all six deliveries started', async () => (await queue.getActiveCount()) >= 6)
+  await until('their claims waiting on our lock', async () => (await backendsWaitingOnLocks(s.admin, appName)) >= 1)
+  await new Promise((r) => setTimeout(r, 500)) // let every started delivery's claim reach PostgreSQL
+  t.ok(await terminateBackends(s.admin, appName) >= 1, 'their backends terminated')
   await locker.query('ROLLBACK')
 
   for (const a of addresses) await smtp.waitForMail(a, { timeoutMs: 30_000 })
