@@ -11,7 +11,8 @@
 // every sign-in. A 429 leaves through the dialect's own error handler as a RateLimitedError, so each
 // dialect answers in its own envelope. The first refusal of a
 // counter in its window is recorded as a `rate-limited` audit event (deduped per window: in Redis with SET NX
-// across nodes, else in this process), never blocking the answer.
+// across nodes for the credential limiters; per node for the tenant-wide limit, which never calls Redis), never
+// blocking the answer.
 import { createHash } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import { parse as parseDuration } from '@lukeed/ms'
@@ -105,8 +106,10 @@ async function firstInWindow (redis: Redis | null, prefix: string, key: string, 
 
 export default fp(async function tenantRateLimits (app: FastifyInstance) {
   const tenant = app.tenant
-  const record = (name: string, key: string, retryAfter: number): void => {
-    void firstInWindow(tenant.redis, tenant.redisPrefix, key, retryAfter)
+  // `local`: deduped in this process only (the tenant-wide limit, which must cost no Redis round trip: at most
+  // one event per node and window).
+  const record = (name: string, key: string, retryAfter: number, local = false): void => {
+    void firstInWindow(local ? null : tenant.redis, tenant.redisPrefix, key, retryAfter)
       .then((first) => first ? tenant.identity.recordEvent('rate-limited', null, { limiter: name, retryAfter }) : undefined)
       .catch((err: Error) => app.log.warn({ err: err.message, limiter: name }, 'could not record a rate-limited event'))
   }
@@ -158,7 +161,7 @@ export default fp(async function tenantRateLimits (app: FastifyInstance) {
   app.addHook('onRequest', (req, _reply, done) => {
     const key = `${clientOf(req)}|${clientIpKey(req.ip)}`
     const retryAfter = tenantWide.hit(key)
-    if (retryAfter !== null) record('default', `${tenant.id}|default|${key}`, retryAfter) // not awaited
+    if (retryAfter !== null) record('default', `${tenant.id}|default|${key}`, retryAfter, true) // not awaited, no Redis
     done(retryAfter === null ? undefined : new RateLimitedError(retryAfter))
   })
 }, { name: 'vestibule-rate-limits', fastify: '5.x', decorators: { fastify: ['tenant'] } })

@@ -482,9 +482,23 @@ export class WebhookDispatcher {
     clearInterval(this.#tick)
     for (const t of this.#timers) clearTimeout(t)
     await this.#running
-    await this.#worker?.close()
+    // With Redis down, BullMQ's close waits for a connection that is not coming back: bound each step. Nothing
+    // is lost by not waiting: every delivery is a row in PostgreSQL, and a job left active is taken again after
+    // BullMQ's stall check or re-enqueued by the sweep.
+    const redisUp = this.#workerConnection?.status === 'ready'
+    await bounded(this.#worker?.close(!redisUp), CLOSE_STEP_MS)
     await Promise.allSettled([...this.#inflight])
-    await this.#queue?.close()
-    await this.#workerConnection?.quit().catch(() => this.#workerConnection?.disconnect())
+    await bounded(this.#queue?.close(), CLOSE_STEP_MS)
+    if (redisUp) await bounded(this.#workerConnection?.quit().catch(() => undefined), CLOSE_STEP_MS)
+    this.#workerConnection?.disconnect()
   }
+}
+
+/** How long close() waits for each Redis-bound step before going on (Redis may be down). */
+const CLOSE_STEP_MS = 3000
+
+function bounded (p: Promise<unknown> | undefined, ms: number): Promise<unknown> {
+  if (!p) return Promise.resolve()
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([p.catch(() => undefined), new Promise((resolve) => { timer = setTimeout(resolve, ms) })]).finally(() => clearTimeout(timer))
 }
