@@ -22,8 +22,6 @@ export interface DeliveryOptions {
   /** Lease of a claim (default CLAIM_LEASE_SECONDS); keep it well above the longest SMTP send. */
   leaseSeconds?: number
   log?: { warn: (o: object, m?: string) => void }
-  /** Bounds the sends in flight across this process's deliveries (SendSlots). */
-  slots?: SendSlots
 }
 
 export async function deliverOutboxRow (db: Kysely<Database>, transport: MailTransport, id: string, opts: DeliveryOptions = {}): Promise<DeliveryResult> {
@@ -35,79 +33,16 @@ export async function deliverOutboxRow (db: Kysely<Database>, transport: MailTra
     const seen = await db.selectFrom('email_outbox').select(['sent_at']).where('id', '=', id).executeTakeFirst()
     return !seen ? 'missing' : seen.sent_at ? 'already-sent' : 'claimed-elsewhere'
   }
-  await sendClaimed(db, transport, row, token, claimedAt + leaseSeconds * 1000, opts)
-  return 'sent'
-}
-
-/** Send → record for a row this delivery holds the claim `token` on (taken at `leaseEndsAt` − lease). */
-async function sendClaimed (db: Kysely<Database>, transport: MailTransport, row: OutboxRow, token: string, leaseEndsAt: number, opts: DeliveryOptions): Promise<void> {
-  const release = await opts.slots?.acquire()
+  let receipt: Awaited<ReturnType<MailTransport['send']>>
   try {
-    let receipt: Awaited<ReturnType<MailTransport['send']>>
-    try {
-      receipt = await transport.send(openOutboxRow(row)) // the bodies are sealed at rest (plugins/mail/sealed.ts)
-    } catch (err) {
-      // Not accepted (or not known to be): the claim goes, so the job's retry may send at once.
-      await releaseClaim(db, row.id, token, err).catch(() => { /* the lease runs out instead */ })
-      throw err
-    }
-    await recordSent(db, row.id, token, receipt?.response ?? null, leaseEndsAt, opts.log)
-  } finally { release?.() }
-}
-
-/**
- * Sends at most `size` at once: a worker's BullMQ deliveries and its batch deliveries share one,
- * so the sends in flight (what a killed worker may leave sent but unrecorded) stay within it.
- */
-export class SendSlots {
-  #free: number
-  readonly #waiting: Array<() => void> = []
-  constructor (readonly size: number) { this.#free = size }
-  get free (): number { return this.#free }
-  async acquire (): Promise<() => void> {
-    if (this.#free > 0) this.#free--
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve))
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      const next = this.#waiting.shift()
-      if (next) next()
-      else this.#free++
-    }
+    receipt = await transport.send(openOutboxRow(row)) // the bodies are sealed at rest (plugins/mail/sealed.ts)
+  } catch (err) {
+    // Not accepted (or not known to be): the claim goes, so the job's retry may send at once.
+    await releaseClaim(db, id, token, err).catch(() => { /* the lease runs out instead */ })
+    throw err
   }
-}
-
-/**
- * Claims up to `limit` rows that no delivery has attempted yet (attempts = 0; retries keep their
- * job's backoff) in one statement — `FOR UPDATE SKIP LOCKED`, so two workers claiming at once take
- * different rows — each with its own claim token and lease, exactly as a claim of one row by its job.
- * The rows' own jobs then find them claimed or sent and do nothing.
- */
-export async function claimDueBatch (db: Kysely<Database>, limit: number, leaseSeconds = CLAIM_LEASE_SECONDS): Promise<OutboxRow[]> {
-  if (limit <= 0) return []
-  return (await sql<OutboxRow>`update email_outbox o
-    set claimed_at = now(), claim_token = gen_random_uuid()::text, attempts = o.attempts + 1
-    where o.id in (select id from email_outbox
-        where sent_at is null and attempts = 0 and claimed_at is null
-        order by created_at limit ${limit} for update skip locked)
-      and o.sent_at is null and o.attempts = 0 and o.claimed_at is null
-    returning o.*`.execute(db)).rows
-}
-
-/**
- * Claims a batch of never-attempted rows and sends them concurrently (each: send → record, or the
- * claim released on failure, as deliverOutboxRow). Resolves once every send of the batch ended;
- * returns how many rows it claimed and how many it sent.
- */
-export async function deliverDueBatch (db: Kysely<Database>, transport: MailTransport, limit: number, opts: DeliveryOptions & { onClaimed?: (n: number) => void, onDone?: () => void } = {}): Promise<{ claimed: number, sent: number }> {
-  const leaseSeconds = opts.leaseSeconds ?? CLAIM_LEASE_SECONDS
-  const claimedAt = Date.now()
-  const rows = await claimDueBatch(db, limit, leaseSeconds)
-  opts.onClaimed?.(rows.length)
-  const results = await Promise.allSettled(rows.map((row) => sendClaimed(db, transport, row, row.claim_token!, claimedAt + leaseSeconds * 1000, opts).finally(() => opts.onDone?.())))
-  for (const r of results) if (r.status === 'rejected') opts.log?.warn({ err: (r.reason as Error)?.message }, 'a batch delivery failed; its job or the relay retries it')
-  return { claimed: rows.length, sent: results.filter((r) => r.status === 'fulfilled').length }
+  await recordSent(db, id, token, receipt?.response ?? null, claimedAt + leaseSeconds * 1000, opts.log)
+  return 'sent'
 }
 
 /** Most rows one batched statement claims or records. */

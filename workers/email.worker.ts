@@ -3,7 +3,7 @@
 import { Worker, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
-import { deliverDueBatch, deliverOutboxRow, pendingOutboxIds, SendSlots, type DeliveryOptions } from './email.processor.ts'
+import { deliverOutboxRow, pendingOutboxIds, type DeliveryOptions } from './email.processor.ts'
 import type { MailTransport } from './mail-transport.ts'
 
 export const EMAIL_QUEUE = 'vestibule-email'
@@ -21,63 +21,12 @@ export function emailJob (outboxId: string): { name: string, data: { outboxId: s
 
 export type ObserveJob = (queue: string, outcome: 'completed' | 'failed') => void
 
-/** Most rows one batch claim takes. */
-export const MAIL_BATCH_MAX = 128
-
-/**
- * The BullMQ worker, and beside it a batch pump: a backlog of jobs wakes the pump, which claims never-attempted
- * rows many at a time (claimDueBatch) and goes on by itself while its batches come back full, so a backlog goes out without
- * one BullMQ round trip, claim and record per mail; the rows' own jobs then find them sent and end.
- * Jobs and pump share `concurrency` send slots. Retries (attempts > 0) stay with the jobs' backoff.
- */
-export function startEmailWorker (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number, observe?: ObserveJob, leaseSeconds?: number, /** Batch claims beside the jobs (default true). */ batch?: boolean }): Worker {
-  const concurrency = opts.concurrency ?? 8
-  const slots = new SendSlots(concurrency)
-  const delivery: DeliveryOptions = { leaseSeconds: opts.leaseSeconds, log: opts.log, slots }
-  let closing = false
-  let claiming = false
-  let backlog = false
-  let outstanding = 0 // rows the pump claimed whose delivery has not ended
-  const inflight = new Set<Promise<unknown>>()
-  const pump = (): void => {
-    if (opts.batch === false || closing || claiming) return
-    const room = Math.min(MAIL_BATCH_MAX, concurrency - outstanding)
-    if (room < Math.max(1, Math.floor(concurrency / 4))) return
-    claiming = true
-    outstanding += room
-    const p = deliverDueBatch(opts.db, opts.transport, room, {
-      ...delivery,
-      onClaimed: (claimed) => {
-        outstanding -= room - claimed
-        claiming = false
-        // A full batch: a backlog, so the pump goes on by itself; otherwise the next job wakes it.
-        backlog = claimed === room
-        if (backlog) pump()
-      },
-      onDone: () => { outstanding--; if (backlog) pump() }
-    }).catch((err) => {
-      if (claiming) { claiming = false; backlog = false; outstanding -= room }
-      opts.log.warn({ err: (err as Error).message }, 'batch mail claim failed; the jobs deliver their rows')
-    })
-    inflight.add(p)
-    void p.finally(() => inflight.delete(p))
-  }
-  // A backlog is when the jobs alone fill half the worker: only then does a job wake the pump (a few
-  // mails at a time go by their jobs, one claim each, as without the pump).
-  let active = 0
+export function startEmailWorker (opts: { connection: ConnectionOptions, prefix?: string, db: Kysely<Database>, transport: MailTransport, log: Log, concurrency?: number, observe?: ObserveJob, leaseSeconds?: number }): Worker {
+  const delivery: DeliveryOptions = { leaseSeconds: opts.leaseSeconds, log: opts.log }
   const worker = new Worker(EMAIL_QUEUE, async (job) => {
-    if (++active >= Math.max(2, Math.ceil(concurrency / 2))) pump()
-    try {
-      return await deliverOutboxRow(opts.db, opts.transport, String(job.data.outboxId), delivery)
-    } finally { active-- }
-  }, { connection: opts.connection, prefix: opts.prefix, concurrency, autorun: true })
-  const closeWorker = worker.close.bind(worker)
-  // Closing also waits for the pump's deliveries under way (each ends sent and recorded, or released).
-  worker.close = async (force?: boolean) => {
-    closing = true
-    await closeWorker(force)
-    await Promise.allSettled([...inflight])
-  }
+    const result = await deliverOutboxRow(opts.db, opts.transport, String(job.data.outboxId), delivery)
+    return result
+  }, { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 8, autorun: true })
   worker.on('error', (err) => opts.log.error({ err }, 'email worker error'))
   worker.on('failed', (job, err) => {
     opts.observe?.(EMAIL_QUEUE, 'failed')
