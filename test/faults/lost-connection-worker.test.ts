@@ -46,8 +46,11 @@ t.test('pg_terminate_backend under in-flight deliveries: the worker lives on and
   await locker.query('BEGIN')
   await locker.query('LOCK TABLE email_outbox IN EXCLUSIVE MODE')
   for (const id of ids) await enqueue(id)
-  await until('deliveries waiting on our lock', async () => (await backendsWaitingOnLocks(s.admin, appName)) >= 6)
-  t.ok(await terminateBackends(s.admin, appName) >= 6, 'their backends terminated')
+  // The worker batches the claims made in one turn of its event loop into one statement, so the six
+  // deliveries wait on our lock in one to six backends: all six jobs active, and some backend waiting.
+  await until('deliveries waiting on our lock', async () => (await queue.getActiveCount()) >= 6 && (await backendsWaitingOnLocks(s.admin, appName)) >= 1)
+  await new Promise((r) => setTimeout(r, 300)) // the last job's claim reaches PostgreSQL
+  t.ok(await terminateBackends(s.admin, appName) >= 1, 'their backends terminated')
   await locker.query('ROLLBACK')
 
   for (const a of addresses) await smtp.waitForMail(a, { timeoutMs: 30_000 })
