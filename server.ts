@@ -16,6 +16,7 @@ import { createDatabase, migrateToLatest } from './db/index.ts'
 import { observeJob, registry } from './plugins/metrics.ts'
 import { formatTenantError, loadTenantDir } from './tenants/loader.ts'
 import { startWorkers } from './workers/index.ts'
+import { WORKER_CONCURRENCY } from './workers/email.worker.ts'
 import { createMailTransport } from './workers/mail-transport.ts'
 import { keyringFromEnv } from './db/sealing.ts'
 import { BootError, checkDatabaseUrl, describeBootError, watchParent } from './boot.ts'
@@ -227,7 +228,7 @@ async function worker (): Promise<void> {
   checkDatabaseUrl(env.databaseUrl)
   const db = await createDatabase({ url: env.databaseUrl, dataDir: `${env.dataDir}/pglite`, timeouts: env.databaseTimeouts, applicationName: 'vestibule-worker', log })
   const transport = createMailTransport({ smtpUrl: env.smtpUrl, outboxDir: `${env.dataDir}/outbox`, log, logLinks: !env.production, maxConnections: intEnv('SMTP_MAX_CONNECTIONS') })
-  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 32), observe: observeJob, schedule: env.schedule })
+  const workers = await startWorkers({ redisUrl: env.redisUrl!, prefix: env.redisPrefix, db: db.db, transport, log, concurrency: Number(process.env.WORKER_CONCURRENCY ?? WORKER_CONCURRENCY), observe: observeJob, schedule: env.schedule })
   log.info('worker started: email delivery, token cleanup, outbox relay')
   // A worker has no HTTP server of its own; METRICS_PORT gives Prometheus its job counters.
   let metricsServer: http.Server | null = null

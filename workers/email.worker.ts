@@ -8,6 +8,12 @@ import type { MailTransport } from './mail-transport.ts'
 
 export const EMAIL_QUEUE = 'vestibule-email'
 
+/**
+ * Mail deliveries a worker process runs at once (WORKER_CONCURRENCY). The rate follows it (each send
+ * waits on SMTP round trips, not CPU); it also bounds what a killed worker leaves sent but unrecorded.
+ */
+export const WORKER_CONCURRENCY = 128
+
 interface Log { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void }
 
 /** One job per outbox row: the job id dedupes re-enqueues of the same row. */

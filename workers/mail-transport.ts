@@ -34,7 +34,7 @@ function readableBody (message: Buffer, text: string): Buffer {
 }
 
 /** SMTP connections a process keeps open to its mail server (SMTP_MAX_CONNECTIONS). */
-export const SMTP_MAX_CONNECTIONS = 8
+export const SMTP_MAX_CONNECTIONS = 16
 
 export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean, maxConnections?: number }): MailTransport {
   if (opts.smtpUrl) {
