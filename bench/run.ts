@@ -71,6 +71,53 @@ const HOT_USERS = 1000
  * Token cleanup under load: 1,000,000 expired one-time tokens deleted in batches by the real cleanup
  * processor while magic-link logins run; login p99 compared with the same load before the cleanup.
  */
+/**
+ * The magic-link tenant of the hot-path benches, served by a Vestibule child with Redis on, as production runs
+ * (the node census for the tenant-wide limit's share, the credential limiters, the queues). The tenant-wide
+ * limit stays in the path (it is part of ours) but must not refuse the load.
+ */
+function startHotServer (dir: string, schema: string): ReturnType<typeof start> {
+  writeFileSync(path.join(dir, 'hot.json'), JSON.stringify({
+    id: HOT_TENANT, email: { from: 'bench <b@bench.test>' }, clients: [{ id: HOT_CLIENT }],
+    rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
+    dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
+  }))
+  return start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
+}
+
+/**
+ * Magic-link logins idle, then again while `cleanupExpired` runs (the cleanup and retention benches): what each
+ * run measured, how long the cleanup took, what it returned and how many rows `leftSql` still counts (the
+ * server's own cleanup timer may take part: count what is gone, not who took it).
+ */
+async function loginsDuringCleanup (schema: string, loginUrl: string, loginRequests: () => Partial<autocannon.Options>, leftSql: string, bench: string) {
+  const idle = await load(loginUrl, loginRequests())
+  const { createDatabase } = await import('../db/index.ts')
+  const { cleanupExpired } = await import('../workers/cleanup.processor.ts')
+  const handle = await createDatabase({ url: DB, schema, poolSize: 2 })
+  const t0 = performance.now()
+  let cleanupMs = 0
+  const cleaning = cleanupExpired(handle.db, { maxBatches: 10_000 }).then((r) => { cleanupMs = performance.now() - t0; return r })
+  const busy = await load(loginUrl, loginRequests())
+  const result = await cleaning
+  const left = Number((await sql<{ n: string }>`${sql.raw(leftSql)}`.execute(handle.db)).rows[0].n)
+  await handle.close()
+  if (idle.non2xx || busy.non2xx || idle.errors || busy.errors) throw new Error(`failed logins during the ${bench} bench: ${idle.non2xx} idle, ${busy.non2xx} during cleanup`)
+  return {
+    result,
+    left,
+    figures: {
+      cleanupMs: Math.round(cleanupMs),
+      overlapped: cleanupMs >= DURATION * 1000 * 0.5,
+      loginP99IdleMs: idle.p99,
+      loginP99DuringCleanupMs: busy.p99,
+      p99Ratio: +(busy.p99 / Math.max(1, idle.p99)).toFixed(2),
+      loginRpsIdle: Math.round(idle.rps),
+      loginRpsDuringCleanup: Math.round(busy.rps)
+    }
+  }
+}
+
 async function cleanupUnderLoad (schema: string, loginUrl: string, loginRequests: () => Partial<autocannon.Options>, perRun: number, firstFree: number) {
   const ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 1_000_000)
   const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
@@ -84,30 +131,8 @@ async function cleanupUnderLoad (schema: string, loginUrl: string, loginRequests
     from generate_series(1, ${ROWS}) i`, [HOT_TENANT])
   await db.query('analyze one_time_tokens')
   await db.end()
-  const idle = await load(loginUrl, loginRequests())
-  const { createDatabase } = await import('../db/index.ts')
-  const { cleanupExpired } = await import('../workers/cleanup.processor.ts')
-  const handle = await createDatabase({ url: DB, schema, poolSize: 2 })
-  const t0 = performance.now()
-  let cleanupMs = 0
-  const cleaning = cleanupExpired(handle.db, { maxBatches: 10_000 }).then((r) => { cleanupMs = performance.now() - t0; return r })
-  const busy = await load(loginUrl, loginRequests())
-  await cleaning
-  // The server's own cleanup timer may take part (single-node mode): count what is gone, not who took it.
-  const left = Number((await sql<{ n: string }>`select count(*) as n from one_time_tokens where purpose = 'oauth-state'`.execute(handle.db)).rows[0].n)
-  await handle.close()
-  if (idle.non2xx || busy.non2xx) throw new Error(`failed logins during the cleanup bench: ${idle.non2xx} idle, ${busy.non2xx} during cleanup`)
-  return {
-    rowsDeleted: ROWS - left,
-    rowsLeft: left,
-    cleanupMs: Math.round(cleanupMs),
-    overlapped: cleanupMs >= DURATION * 1000 * 0.5,
-    loginP99IdleMs: idle.p99,
-    loginP99DuringCleanupMs: busy.p99,
-    p99Ratio: +(busy.p99 / Math.max(1, idle.p99)).toFixed(2),
-    loginRpsIdle: Math.round(idle.rps),
-    loginRpsDuringCleanup: Math.round(busy.rps)
-  }
+  const run = await loginsDuringCleanup(schema, loginUrl, loginRequests, "select count(*) as n from one_time_tokens where purpose = 'oauth-state'", 'cleanup')
+  return { rowsDeleted: ROWS - run.left, rowsLeft: run.left, ...run.figures }
 }
 
 
@@ -119,12 +144,7 @@ async function cleanupUnderLoad (schema: string, loginUrl: string, loginRequests
 async function retentionUnderLoad (schema: string) {
   const ROWS = Number(process.env.BENCH_RETENTION_ROWS ?? 1_000_000)
   const dir = mkdtempSync(path.join(tmpdir(), 'vst-bench-retention-'))
-  writeFileSync(path.join(dir, 'hot.json'), JSON.stringify({
-    id: HOT_TENANT, email: { from: 'bench <b@bench.test>' }, clients: [{ id: HOT_CLIENT }],
-    rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
-    dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
-  }))
-  const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
+  const vst = await startHotServer(dir, schema)
   try {
     const perRun = DURATION * 6000
     const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
@@ -148,33 +168,15 @@ async function retentionUnderLoad (schema: string) {
     })
     const loginUrl = `${vst.ready.url}/t/${HOT_TENANT}/v1/auth/by-link/login/`
     await load(loginUrl, loginRequests()) // warm-up
-    const idle = await load(loginUrl, loginRequests())
-    const { createDatabase } = await import('../db/index.ts')
-    const { cleanupExpired } = await import('../workers/cleanup.processor.ts')
-    const handle = await createDatabase({ url: DB, schema, poolSize: 2 })
-    const t0 = performance.now()
-    let cleanupMs = 0
-    const cleaning = cleanupExpired(handle.db, { maxBatches: 10_000 }).then((r) => { cleanupMs = performance.now() - t0; return r })
-    const busy = await load(loginUrl, loginRequests())
-    const result = await cleaning
+    const run = await loginsDuringCleanup(schema, loginUrl, loginRequests, "select count(*) as n from audit_events where created_at < now() - interval '90 days'", 'retention')
     if (next > perRun * 3) throw new Error('the retention bench used more magic links than were inserted')
-    // The server's own cleanup timer may take part (single-node mode): count what is gone, not who took it.
-    const left = Number((await sql<{ n: string }>`select count(*) as n from audit_events where created_at < now() - interval '90 days'`.execute(handle.db)).rows[0].n)
-    await handle.close()
-    if (idle.non2xx || busy.non2xx || idle.errors || busy.errors) throw new Error(`failed logins during the retention bench: ${idle.non2xx} idle, ${busy.non2xx} during cleanup`)
     return {
       rowsInserted: ROWS,
       insertSeconds: +(insertMs / 1000).toFixed(1),
-      rowsDeleted: ROWS - left,
-      rowsDeletedByThisRun: result.events,
-      rowsLeft: left,
-      cleanupMs: Math.round(cleanupMs),
-      overlapped: cleanupMs >= DURATION * 1000 * 0.5,
-      loginP99IdleMs: idle.p99,
-      loginP99DuringCleanupMs: busy.p99,
-      p99Ratio: +(busy.p99 / Math.max(1, idle.p99)).toFixed(2),
-      loginRpsIdle: Math.round(idle.rps),
-      loginRpsDuringCleanup: Math.round(busy.rps)
+      rowsDeleted: ROWS - run.left,
+      rowsDeletedByThisRun: run.result.events,
+      rowsLeft: run.left,
+      ...run.figures
     }
   } finally {
     await stop(vst.child)
@@ -364,14 +366,7 @@ async function socialPaths (schema: string) {
 
 async function hotPaths (schema: string) {
   const dir = mkdtempSync(path.join(tmpdir(), 'vst-bench-hot-'))
-  writeFileSync(path.join(dir, 'hot.json'), JSON.stringify({
-    id: HOT_TENANT, email: { from: 'bench <b@bench.test>' }, clients: [{ id: HOT_CLIENT }],
-    // The tenant-wide limit stays in the path (it is part of ours) but must not refuse the load.
-    rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
-    dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
-  }))
-  // Redis on, as production runs: the node census (the tenant-wide limit's share), the credential limiters, the queues.
-  const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
+  const vst = await startHotServer(dir, schema)
   const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, HOT_TENANT, HOT_CLIENT])
   try {
     const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
