@@ -2,6 +2,7 @@
 // validation against the tenant's flow forms, and what a successful sign-in hands back.
 import type { User } from '../../db/index.ts'
 import { validEmail } from '../../plugins/email-address.ts'
+import { credentialsFor } from '../../plugins/http-auth.ts'
 import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import type { UserFields } from '../../plugins/identity/users.ts'
 import type { TenantContext } from '../../plugins/tenant/context.ts'
@@ -34,6 +35,14 @@ const present = (v: unknown): v is string => typeof v === 'string' && v !== ''
  * and its login_client feature (403), flow/version/locale (500), redirect_uri, response_type, and
  * redirect_uri against the client's `redirectUris` (200).
  */
+/**
+ * The access token of a request to a signed-in route: `Authorization: Bearer`, or `Authorization: OAuth` as the
+ * janrain_capture PHP modules send it (janrain_capture_api.php `call`), else the `access_token` argument.
+ */
+export function accessTokenOf (authorization: string | string[] | undefined, body: Body): string | null {
+  return credentialsFor(authorization, 'Bearer') ?? credentialsFor(authorization, 'OAuth') ?? (body.access_token || null)
+}
+
 export function checkCommon (tenant: TenantContext, body: Body, required: string[]): CommonArgs {
   const { client, flow, version, locale } = checkClientFlow(tenant, body, required)
 

@@ -5,10 +5,9 @@
 // of rest-social-auth has: recent sign-in, every other session revoked, a notice to the old address.
 import type { FastifyInstance } from 'fastify'
 import type { UserFields } from '../../plugins/identity/users.ts'
-import { credentialsFor } from '../../plugins/http-auth.ts'
 import { normalizeEmail } from '../../plugins/email-address.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
-import { checkClientFlow, fieldFor, formFields, userFieldsFromForm, validateForm } from './args.ts'
+import { accessTokenOf, checkClientFlow, fieldFor, formFields, userFieldsFromForm, validateForm } from './args.ts'
 import { CaptureError, formError } from './errors.ts'
 import { message } from './messages.ts'
 import type { CaptureOptions } from './options.ts'
@@ -49,7 +48,7 @@ export default async function profileRoutes (app: FastifyInstance, opts: Capture
     }
   }, async (req) => {
     const body = req.body as Body
-    const token = credentialsFor(req.headers.authorization, 'Bearer') ?? credentialsFor(req.headers.authorization, 'OAuth') ?? (body.access_token || undefined)
+    const token = accessTokenOf(req.headers.authorization, body)
     const args = checkClientFlow(tenant, token ? { ...body, access_token: token } : body, ['access_token', 'client_id', 'flow', 'flow_version', 'form', 'locale'])
     const fields = formFields(args.version, body.form!)
     const v = await tenant.identity.verifySession(['access'], token!)

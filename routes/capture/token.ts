@@ -2,7 +2,8 @@
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import { hashToken, matchesAny } from '../../plugins/crypto.ts'
-import { basicCredentials, credentialsFor } from '../../plugins/http-auth.ts'
+import { basicCredentials } from '../../plugins/http-auth.ts'
+import { accessTokenOf } from './args.ts'
 import { FORM_ONLY } from '../../plugins/schemas.ts'
 import type { CaptureClient as ClientConfig } from './options.ts'
 import { CaptureError, invalidArgument, missingArguments, OAuthError } from './errors.ts'
@@ -124,8 +125,7 @@ export default async function tokenRoutes (app: FastifyInstance, opts: CaptureOp
     }
   }, async (req) => {
     const body = req.body as Body
-    // The janrain_capture PHP modules (janrain_capture_api.php `call`) send `Authorization: OAuth <token>`.
-    const token = credentialsFor(req.headers.authorization, 'Bearer') ?? credentialsFor(req.headers.authorization, 'OAuth') ?? (body.access_token || null)
+    const token = accessTokenOf(req.headers.authorization, body)
     if (!token) throw missingArguments(['access_token'])
     if (body.type_name && body.type_name !== 'user') throw invalidArgument('type_name', 'invalidArgument', { name: 'type_name' })
     const v = await tenant.identity.verifySession(['access'], token)
