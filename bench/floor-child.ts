@@ -175,4 +175,7 @@ if (socialCfg) {
 
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
 process.send!({ type: 'ready', url })
-process.on('message', async (m: { type: string }) => { if (m.type === 'close') { await app.close(); await pool.end(); await agent.close(); process.exit(0) } })
+process.on('message', async (m: { type: string }) => {
+  if (m.type === 'cpu') { const c = process.cpuUsage(); process.send!({ type: 'cpu', cpuMs: (c.user + c.system) / 1000 }) }
+  if (m.type === 'close') { await app.close(); await pool.end(); await agent.close(); process.exit(0) }
+})

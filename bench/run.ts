@@ -2,7 +2,7 @@
 // Writes bench/results.json and prints a table. Numbers, not assertions: the machine is shared and noisy.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
@@ -57,9 +57,40 @@ function pct (xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
 }
 
-async function load (url: string, extra: Partial<autocannon.Options> = {}): Promise<{ rps: number, p50: number, p99: number, non2xx: number, errors: number }> {
+async function load (url: string, extra: Partial<autocannon.Options> = {}): Promise<{ rps: number, total: number, p50: number, p99: number, non2xx: number, errors: number }> {
   const r = await autocannon({ url, connections: 16, duration: DURATION, pipelining: 1, ...extra })
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors }
+  return { rps: r.requests.average, total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors }
+}
+
+/** CPU seconds used so far by every PostgreSQL process on this machine (Linux /proc; 0 elsewhere). */
+function postgresCpuMs (): number {
+  let ticks = 0
+  let pids: string[] = []
+  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)) } catch { return 0 }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue
+      const f = stat.slice(close + 2).split(' ') // fields from the third (state) on
+      ticks += Number(f[11]) + Number(f[12]) // utime, stime
+    } catch { /* the process ended */ }
+  }
+  return ticks * 10 // USER_HZ is 100 on Linux
+}
+
+/**
+ * One load run with the CPU time it cost, per request: the server child's own (it reports process.cpuUsage()),
+ * PostgreSQL's (every postgres process) and the load generator's. On a shared 2-core machine req/s follows whatever
+ * else runs; CPU per request moves far less, so the hot-path rows report both.
+ */
+async function loadWithCpu (child: ChildProcess, url: string, extra: Partial<autocannon.Options> = {}) {
+  const cpu = async () => (await ask<{ cpuMs: number }>(child, 'cpu')).cpuMs
+  const s0 = await cpu(); const p0 = postgresCpuMs(); const a0 = process.cpuUsage()
+  const r = await load(url, extra)
+  const s1 = await cpu(); const p1 = postgresCpuMs(); const a1 = process.cpuUsage(a0)
+  const n = Math.max(1, r.total)
+  return { ...r, serverCpuUs: +((s1 - s0) * 1000 / n).toFixed(1), postgresCpuUs: +((p1 - p0) * 1000 / n).toFixed(1), loaderCpuUs: +((a1.user + a1.system) / n).toFixed(1) }
 }
 
 // Hot paths against the independent floor (bench/floor-child.ts): hand-written SQL, none of our code.
@@ -398,17 +429,21 @@ async function hotPaths (schema: string) {
     const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
     const pair = async (ours: string, theirs: string, opts: () => Partial<autocannon.Options>) => {
       await load(ours, opts()); await load(theirs, opts()) // warm both
-      const runs: Array<{ a: Awaited<ReturnType<typeof load>>, b: Awaited<ReturnType<typeof load>>, ratio: number }> = []
+      const runs: Array<{ a: Awaited<ReturnType<typeof loadWithCpu>>, b: Awaited<ReturnType<typeof loadWithCpu>>, ratio: number }> = []
       for (let i = 0; i < PAIRS; i++) {
-        const a = await load(ours, opts())
-        const b = await load(theirs, opts())
+        const a = await loadWithCpu(vst.child, ours, opts())
+        const b = await loadWithCpu(floor.child, theirs, opts())
         if (a.non2xx || b.non2xx || a.errors || b.errors) throw new Error(`failed requests during the hot-path bench: ours ${a.non2xx}/${a.errors}, floor ${b.non2xx}/${b.errors}`)
         runs.push({ a, b, ratio: a.rps / b.rps })
       }
       const mid = runs.find((r) => r.ratio === median(runs.map((x) => x.ratio)))!
+      const cpu = (side: 'a' | 'b', k: 'serverCpuUs' | 'postgresCpuUs') => median(runs.map((r) => r[side][k]))
       return {
         rps: Math.round(mid.a.rps), floorRps: Math.round(mid.b.rps), ratio: +mid.ratio.toFixed(3), p99Ms: mid.a.p99, floorP99Ms: mid.b.p99,
-        pairs: runs.map((r) => ({ rps: Math.round(r.a.rps), floorRps: Math.round(r.b.rps), ratio: +r.ratio.toFixed(3) }))
+        // CPU per request, median over the pairs: the server process's own, and PostgreSQL's (all its processes).
+        serverCpuUs: cpu('a', 'serverCpuUs'), floorServerCpuUs: cpu('b', 'serverCpuUs'),
+        postgresCpuUs: cpu('a', 'postgresCpuUs'), floorPostgresCpuUs: cpu('b', 'postgresCpuUs'),
+        pairs: runs.map((r) => ({ rps: Math.round(r.a.rps), floorRps: Math.round(r.b.rps), ratio: +r.ratio.toFixed(3), serverCpuUs: r.a.serverCpuUs, floorServerCpuUs: r.b.serverCpuUs, postgresCpuUs: r.a.postgresCpuUs, floorPostgresCpuUs: r.b.postgresCpuUs }))
       }
     }
     const tokenLookup = await pair(`${vstBase}/v1/auth/me/`, `${floor.ready.url}/me`, meRequests)
@@ -621,6 +656,7 @@ try {
       const target = name === 'magicLinkLogin' ? 1.2 : 1.0 // issue 18's targets against the independent floor
       pass[name] = h.ratio >= target
       rows.push([`${label}: req/s vs the hand-written floor, median of ${h.pairs.length} interleaved pairs`, `${h.rps} vs ${h.floorRps} (${h.ratio}x; p99 ${h.p99Ms} vs ${h.floorP99Ms} ms; pairs ${h.pairs.map((p) => `${p.ratio}x`).join(', ')})`, `>= ${target.toFixed(2)}x`, pass[name]])
+      rows.push([`  CPU per request (median): the server's own / PostgreSQL's`, `ours ${h.serverCpuUs} / ${h.postgresCpuUs} µs, floor ${h.floorServerCpuUs} / ${h.floorPostgresCpuUs} µs`, '', null])
     }
     const c = hot.cleanup
     if (c) {

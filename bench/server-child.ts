@@ -17,5 +17,7 @@ process.on('message', async (m: { type: string }) => {
     globalThis.gc?.()
     process.send!({ type: 'stats', rss: mem.rss, rssAfterGc: process.memoryUsage().rss, built: app.router.stats().built, cpuMs: (cpu.user + cpu.system) / 1000 })
   }
+  // The process's CPU time so far (no GC forced): the bench reads it before and after a load run.
+  if (m.type === 'cpu') { const c = process.cpuUsage(); process.send!({ type: 'cpu', cpuMs: (c.user + c.system) / 1000 }) }
   if (m.type === 'close') { await app.close(); process.exit(0) }
 })
