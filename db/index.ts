@@ -65,6 +65,17 @@ export interface DatabaseHandle {
   close (): Promise<void>
 }
 
+type PoolQuery = <R>(text: string, values: unknown[]) => Promise<R[]>
+const poolQueries = new WeakMap<object, PoolQuery>()
+
+/**
+ * For a database made by createDatabase on PostgreSQL, a function running one statement on its pool (a
+ * registered text as its named statement); undefined for PGlite, a transaction, or anything else.
+ */
+export function poolQueryOf (db: object): PoolQuery | undefined {
+  return poolQueries.get(db)
+}
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 export async function createDatabase (opts: DatabaseOptions = {}): Promise<DatabaseHandle> {
@@ -93,6 +104,13 @@ export async function createDatabase (opts: DatabaseOptions = {}): Promise<Datab
     guardConnections(pool, timeouts.queryMs, opts.log)
     if (opts.preparedStatements ?? preparedStatementsFromEnv(process.env.DATABASE_PREPARED_STATEMENTS)) prepareRegistered(pool)
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    // The hot statements outside a transaction go to the pool itself (statementRows): one pool round trip,
+    // without Kysely's connection provider and its promises around each query.
+    const named = opts.preparedStatements ?? preparedStatementsFromEnv(process.env.DATABASE_PREPARED_STATEMENTS)
+    poolQueries.set(db, async <R>(text: string, values: unknown[]) => {
+      const name = named ? preparedName(text) : undefined
+      return (await pool.query<R & pg.QueryResultRow>(name === undefined ? { text, values } : { name, text, values })).rows
+    })
     return { db, engine: 'postgres', schema: opts.schema, close: () => db.destroy() }
   }
   const { PGlite, types } = await import('@electric-sql/pglite')
@@ -129,8 +147,8 @@ function guardConnections (pool: pg.Pool, queryMs: number, log?: DatabaseOptions
   pool.on('error', () => { /* an idle client's error: logged by the client's own listener below */ })
   pool.on('connect', (client) => {
     client.on('error', (err) => log?.warn({ err: err.message }, 'database connection lost'))
-    if (queryMs > 0) boundQueries(client, queryMs)
   })
+  if (queryMs > 0) boundQueries(pool, queryMs)
 }
 
 /** Every connection sends a registered statement text (db/prepared.ts) under its name: planned once per connection. */
@@ -144,27 +162,38 @@ function prepareRegistered (pool: pg.Pool): void {
   })
 }
 
+/** The query a pg client is running now (pg 8 keeps it behind _getActiveQuery; null when idle or unknown). */
+function activeQueryOf (client: pg.PoolClient): object | null {
+  const c = client as unknown as { _getActiveQuery?: () => object | null, _activeQuery?: object | null }
+  return c._getActiveQuery?.() ?? c._activeQuery ?? null
+}
+
 /**
  * A query unanswered after `queryMs` fails, and its connection is destroyed: pg's own query_timeout
  * fails the query but leaves it running on the connection, so the next caller handed that connection
- * would wait behind it.
+ * would wait behind it. One sweep per pool, every quarter of the bound (at most a second), looks at each
+ * connection's running query: one seen running on two sweeps `queryMs` apart is failed, so a query is
+ * bounded at between `queryMs` and `queryMs` plus one sweep, at no cost per query (no timer, no promise).
  */
-function boundQueries (client: pg.PoolClient, queryMs: number): void {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown
-  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    const result = query(...args)
-    if (!(result instanceof Promise)) return result // callback and submittable forms: unbounded (unused by Kysely)
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const stream = (client as unknown as { connection?: { stream?: { destroy (err?: Error): void } } }).connection?.stream
-        stream?.destroy()
-        reject(Object.assign(new Error(`database query unanswered after ${queryMs} ms; connection dropped`), { code: 'VST_DB_QUERY_TIMEOUT' }))
-      }, queryMs)
-      timer.unref?.()
-    })
-    return Promise.race([result, timeout]).finally(() => clearTimeout(timer))
-  }
+function boundQueries (pool: pg.Pool, queryMs: number): void {
+  const seen = new Map<pg.PoolClient, { query: object | null, since: number }>()
+  pool.on('connect', (client) => { seen.set(client, { query: null, since: 0 }) })
+  pool.on('remove', (client) => { seen.delete(client) })
+  const sweep = setInterval(() => {
+    const now = performance.now()
+    for (const [client, s] of seen) {
+      const query = activeQueryOf(client)
+      if (query === null || query !== s.query) { s.query = query; s.since = now; continue }
+      if (now - s.since < queryMs) continue
+      seen.delete(client)
+      const stream = (client as unknown as { connection?: { stream?: { destroy (err?: Error): void } } }).connection?.stream
+      // The error reaches the running query (pg fails every query of a connection whose socket errs).
+      stream?.destroy(Object.assign(new Error(`database query unanswered after ${queryMs} ms; connection dropped`), { code: 'VST_DB_QUERY_TIMEOUT' }))
+    }
+  }, Math.max(25, Math.min(1000, Math.floor(queryMs / 4))))
+  sweep.unref()
+  const end = pool.end.bind(pool) as () => Promise<void>
+  ;(pool as unknown as { end: () => Promise<void> }).end = () => { clearInterval(sweep); return end() }
 }
 
 const migrationsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
