@@ -47,17 +47,17 @@ export async function verifySession (db: Executor, tenantId: string, kinds: read
 
 /** The user columns of verifySessionBrief. */
 export type BriefUser = Pick<User, 'id' | 'email' | 'email_verified' | 'username' | 'given_name' | 'family_name' | 'referral_code'>
-export interface BriefSession { session: Pick<Session, 'id' | 'kind' | 'client_id' | 'created_at'>, user: BriefUser }
+export interface BriefSession { session: Pick<Session, 'id' | 'kind' | 'client_id'>, user: BriefUser }
 
-type BriefRow = BriefUser & { s_id: string, s_kind: string, s_client_id: string | null, s_created_at: Date }
+type BriefRow = BriefUser & { s_id: string, s_kind: string, s_client_id: string | null }
 
 /** verifySession for profile reads: the live session of a not-blocked account with a few user columns; one round trip. */
 export async function verifySessionBrief (db: Executor, tenantId: string, kinds: readonly SessionKind[], token: string): Promise<BriefSession | undefined> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 512 || kinds.length === 0) return undefined
   const [row] = await rows<BriefRow>(db, SQL.verifySessionBrief, [tenantId, hashToken(token), kinds])
   if (!row) return undefined
-  const { s_id: id, s_kind: kind, s_client_id: clientId, s_created_at: createdAt, ...user } = row
-  return { session: { id, kind, client_id: clientId, created_at: createdAt }, user }
+  const { s_id: id, s_kind: kind, s_client_id: clientId, ...user } = row
+  return { session: { id, kind, client_id: clientId }, user }
 }
 
 /** Revokes one token of this tenant; the session it revoked, or undefined when none was live. */

@@ -4,6 +4,7 @@
 // so a column added later changes no prepared statement's result), and takes one round trip.
 // Parameters are positional ($1…) on PostgreSQL and PGlite.
 import { CompiledQuery } from 'kysely'
+import { poolQueryOf } from '../../db/index.ts'
 import { preparedStatement as named } from '../../db/prepared.ts'
 import type { Executor } from './executor.ts'
 
@@ -45,7 +46,7 @@ export const SQL = {
    * few user columns a profile read serializes (fewer columns: less for PostgreSQL to send and pg to decode
    * per request). The blocked-account rule of TenantIdentity.verifySession is in the WHERE here.
    */
-  verifySessionBrief: named('vst_verify_session_brief', `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.created_at as s_created_at,
+  verifySessionBrief: named('vst_verify_session_brief', `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id,
       ${BRIEF_USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}
     from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
     where s.tenant_id = $1 and s.token_hash = $2 and s.kind = any($3::text[]) and s.revoked_at is null
@@ -109,5 +110,8 @@ export const SQL = {
 } as const
 
 export async function rows<R> (db: Executor, text: string, params: readonly unknown[]): Promise<R[]> {
+  // Outside a transaction on PostgreSQL: straight to the pool (no Kysely connection handling per statement).
+  const direct = poolQueryOf(db)
+  if (direct !== undefined) return direct<R>(text, params as unknown[])
   return (await db.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]))).rows
 }
