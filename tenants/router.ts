@@ -12,6 +12,8 @@ interface Entry {
   config: TenantConfig
   file: string | null
   app: Promise<FastifyInstance> | null
+  /** The instance once `app` has resolved: requests then go to it without waiting on a promise. */
+  built: FastifyInstance | null
   inflight: number
   retired: boolean
   /** The router's request count when this entry last got a request (0: never), for least-recently-used eviction. */
@@ -101,6 +103,7 @@ export class TenantRouter {
       entry.inflight--
       if (entry.retired && entry.inflight === 0) void this.#closeEntry(entry)
     })
+    if (entry.built !== null) { entry.built.routing(req, res); return }
     this.#appFor(entry).then(
       (app) => app.routing(req, res),
       (err) => {
@@ -115,8 +118,8 @@ export class TenantRouter {
 
   #appFor (entry: Entry): Promise<FastifyInstance> {
     if (!entry.app) {
-      entry.app = this.#build(entry.config, this.#shared)
-      entry.app.catch(() => { entry.app = null }) // the next request tries again
+      const app = entry.app = this.#build(entry.config, this.#shared)
+      app.then((built) => { if (entry.app === app) entry.built = built }, () => { entry.app = null }) // the next request tries again
     }
     return entry.app
   }
@@ -126,10 +129,10 @@ export class TenantRouter {
   async upsert (config: TenantConfig, file: string | null = null): Promise<'added' | 'replaced' | 'unchanged'> {
     const old = this.#byId.get(config.id)
     if (old && isDeepStrictEqual(old.config, config)) { old.file = file; return 'unchanged' }
-    const entry: Entry = { config, file, app: null, inflight: 0, retired: false, used: old?.used ?? 0 }
+    const entry: Entry = { config, file, app: null, built: null, inflight: 0, retired: false, used: old?.used ?? 0 }
     if (old?.app) {
       const app = this.#build(config, this.#shared)
-      await app // throws: the old instance keeps serving
+      entry.built = await app // throws: the old instance keeps serving
       entry.app = app
     }
     if (old) this.#unmap(old)
@@ -198,6 +201,7 @@ export class TenantRouter {
   async #closeEntry (e: Entry): Promise<void> {
     const app = e.app
     e.app = null
+    e.built = null
     if (!app) return
     try { await (await app).close() } catch { /* a failed build has nothing to close */ }
   }
