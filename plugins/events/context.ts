@@ -4,7 +4,7 @@
 // there is no context and those columns stay null.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import net from 'node:net'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 export interface EventContext {
@@ -48,17 +48,38 @@ export function truncateAddress (ip: string | undefined, mode: AddressMode): str
 /** At most this much of a User-Agent is kept. */
 const UA_MAX = 256
 
+/**
+ * A request's context, read when an event is recorded (most requests record none): the address, agent and
+ * dialect are worked out on first read, not on every request.
+ */
+class RequestEventContext implements EventContext {
+  readonly #req: FastifyRequest
+  readonly #mode: AddressMode
+  /** Read now: an event recorded after the response (a background write) may find the socket gone. */
+  readonly #ip: string | undefined
+  #address: string | null | undefined
+  #dialect: string | null | undefined
+  constructor (req: FastifyRequest, mode: AddressMode) { this.#req = req; this.#mode = mode; this.#ip = req.ip }
+  get requestId (): string { return String(this.#req.id) }
+  get clientAddress (): string | null {
+    if (this.#address === undefined) this.#address = truncateAddress(this.#ip, this.#mode)
+    return this.#address
+  }
+  get userAgent (): string | null {
+    const ua = this.#req.headers['user-agent']
+    return typeof ua === 'string' && ua ? ua.slice(0, UA_MAX) : null
+  }
+  get dialect (): string | null {
+    if (this.#dialect === undefined) this.#dialect = (this.#req.routeOptions.schema as { tags?: string[] } | undefined)?.tags?.[0] ?? null
+    return this.#dialect
+  }
+}
+
 /** Opens the context on every request of this scope (a tenant's instance, the admin API). */
 export default fp(async function eventContext (app: FastifyInstance, opts: { clientAddress?: AddressMode }) {
   const mode = opts.clientAddress ?? 'truncated'
   // Callback style: the rest of the request's hooks and its handler run inside run().
   app.addHook('onRequest', (req, _reply, done) => {
-    const ua = req.headers['user-agent']
-    storage.run({
-      requestId: String(req.id),
-      clientAddress: truncateAddress(req.ip, mode),
-      userAgent: typeof ua === 'string' && ua ? ua.slice(0, UA_MAX) : null,
-      dialect: (req.routeOptions.schema as { tags?: string[] } | undefined)?.tags?.[0] ?? null
-    }, done)
+    storage.run(new RequestEventContext(req, mode), done)
   })
 }, { name: 'vestibule-event-context', fastify: '5.x' })
