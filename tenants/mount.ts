@@ -16,7 +16,7 @@ import type { MailOutbox } from '../plugins/mail/types.ts'
 import { createProviderRegistry } from '../plugins/providers/index.ts'
 import tenantRateLimits from '../plugins/rate-limit.ts'
 import { named } from '../plugins/plugin-name.ts'
-import requestLog, { quietRequests } from '../plugins/request-log.ts'
+import requestLog, { lazyChildLoggerFactory, quietRequests } from '../plugins/request-log.ts'
 import eventContext from '../plugins/events/context.ts'
 import securityHeaders from '../plugins/security-headers.ts'
 import openapiRoutes from '../routes/openapi/index.ts'
@@ -81,6 +81,7 @@ const houseEnvelope: Envelope = {
 export async function buildTenantApp (config: TenantConfig, shared: SharedServices): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: shared.log.child({ tenant: config.id }),
+    childLoggerFactory: lazyChildLoggerFactory,
     logController: quietRequests,
     genReqId: () => randomUUID(),
     trustProxy: shared.trustProxy,
