@@ -11,8 +11,8 @@ function logger (level: string) {
   const log = pino({ level }, stream).child({ tenant: 'acme' })
   // Count the children made of this logger (its own children inherit the wrapper: count only its calls).
   let children = 0
-  const child = log.child
-  ;(log as unknown as { child: typeof child }).child = function (this: typeof log, b, o) { if (this === log) children++; return child.call(this, b, o) }
+  const child = log.child as (this: unknown, b: object, o?: object) => unknown
+  ;(log as unknown as { child: typeof child }).child = function (this: unknown, b: object, o?: object) { if (this === log) children++; return child.call(this, b, o) }
   return { log, lines, children: () => children }
 }
 
