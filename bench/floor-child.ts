@@ -64,6 +64,37 @@ app.post('/login', async (req, reply) => {
   return { token, ...userBody(r.rows[0]) }
 })
 
+// The same login as a transaction of one statement per step, as issue 18's first floor was written
+// ("consume the magic-link token, upsert the user, insert a session"), with the audit event too, each step a
+// named statement: BEGIN, consume, upsert, event, session, COMMIT on one pooled connection.
+const TX_CONSUME = `update one_time_tokens set consumed_at = now()
+  where tenant_id = $1 and purpose = 'magic-link' and token_hash = $2 and consumed_at is null and expires_at > now() returning email`
+const TX_UPSERT = `insert into users (tenant_id, email, email_verified) values ($1, $2, true)
+  on conflict (tenant_id, lower(email)) where email is not null do update set updated_at = users.updated_at
+  returning id, email, given_name, family_name`
+const TX_EVENT = `insert into audit_events (tenant_id, user_id, type, data) values ($1, $2, 'login', '{"via":"magic-link"}')`
+const TX_SESSION = `insert into sessions (tenant_id, user_id, kind, token_hash, client_id) values ($1, $2, 'token', $3, $4)`
+app.post('/login-tx', async (req, reply) => {
+  const body = req.body as { token?: string, client_key?: string }
+  if (body.client_key !== clientKey) return reply.code(400).send({ client_key: ['Invalid client key.'] })
+  const token = randomBytes(32).toString('base64url')
+  const c = await pool.connect()
+  try {
+    await c.query('begin')
+    const link = await c.query({ name: 'tx_consume', text: TX_CONSUME, values: [tenant, sha(String(body.token))] })
+    if (!link.rows[0]) { await c.query('rollback'); return reply.code(400).send({ token: ['Invalid or expired token.'] }) }
+    const u = (await c.query({ name: 'tx_upsert', text: TX_UPSERT, values: [tenant, link.rows[0].email] })).rows[0]
+    await c.query({ name: 'tx_event', text: TX_EVENT, values: [tenant, u.id] })
+    await c.query({ name: 'tx_session', text: TX_SESSION, values: [tenant, u.id, sha(token), clientKey] })
+    await c.query('commit')
+    return { token, ...userBody(u) }
+  } catch (err) {
+    await c.query('rollback').catch(() => {})
+    throw err
+  } finally {
+    c.release()
+  }
+})
 
 // The social sign-ins (BENCH_FLOOR_SOCIAL: { peer, clientId, clientSecret, apiKey, instance, captureClient }):
 // the same provider calls as Vestibule's GitHub provider makes, over keep-alive undici, then one named CTE
