@@ -325,7 +325,8 @@ export class TenantStore {
     })
   }
 
-  /** Deletes a stored tenant; its history stays (a later create or restore continues its numbering). */
+  /** Deletes a stored tenant; its history and its accounts stay (a restore serves them again; a create continues
+   *  the numbering, and is refused while accounts of the deleted tenant remain). */
   async remove (id: string, opts: WriteOptions = {}): Promise<{ version: number }> {
     this.#refuseOutside(id)
     try {
@@ -375,6 +376,14 @@ export class TenantStore {
           // History survives a deletion, so a tenant created again continues its numbering (ETags never repeat).
           const last = await tx.selectFrom('tenant_config_versions').select((eb) => eb.fn.max('version').as('v')).where('tenant_id', '=', id).executeTakeFirst()
           version = Number(last?.v ?? 0) + 1
+          // A deleted tenant's accounts stay (a restore serves them again, sessions and all): a document created
+          // anew under its id would take them over, whoever it is for. Restore it, or erase them first.
+          if (action === 'create' && last?.v !== null && last?.v !== undefined) {
+            const kept = await tx.selectFrom('users').select('id').where('tenant_id', '=', id).limit(1).executeTakeFirst()
+            if (kept) {
+              throw new TenantStoreError('exists', `tenant "${id}" was deleted but its accounts remain: restore it (POST /admin/v1/tenants/${id}/versions/<n>/restore) to serve them again, or restore it, erase its users and delete it before creating "${id}" anew`)
+            }
+          }
           await tx.insertInto('tenant_configs').values({ id, version, doc: JSON.stringify(sealed) }).execute()
         }
         const hosts = [...new Set(config.hosts.map((h) => h.toLowerCase()))]

@@ -137,6 +137,27 @@ t.test('versions: each change numbered, If-Match refuses a stale write (412), re
   t.equal((await call(b, tok, 'POST', '/tenants/ver/versions/7/restore')).status, 404, 'a deletion is no version to restore')
 })
 
+t.test('a deleted tenant whose accounts remain cannot be created anew under its id (they would be taken over)', async (t) => {
+  const b = await build(t, { adminApi: { keyring: keyring() } })
+  const tok = await token(b, ALL)
+  t.equal((await call(b, tok, 'POST', '/tenants', tenantDoc('gone'))).status, 201)
+  t.equal((await call(b, tok, 'DELETE', '/tenants/gone')).status, 200)
+  t.equal((await call(b, tok, 'POST', '/tenants', tenantDoc('gone'))).status, 201, 'no accounts: created again')
+  await raw(b, `insert into $schema.users (tenant_id, email, email_verified) values ('gone', 'kept@gone.test', true)`)
+  t.equal((await call(b, tok, 'DELETE', '/tenants/gone')).status, 200)
+  const again = await call(b, tok, 'POST', '/tenants', tenantDoc('gone', { hosts: ['new-customer.test'] }))
+  t.equal(again.status, 409)
+  t.match(again.body.message, /was deleted but its accounts remain: restore it/)
+  t.same(await raw(b, `select count(*)::int as n from $schema.tenant_configs where id = 'gone'`), [{ n: 0 }], 'nothing written')
+  const versions = (await call(b, tok, 'GET', '/tenants/gone/versions')).body.items as Array<{ version: number, action: string }>
+  const restorable = versions.find((v) => v.action !== 'delete')!.version
+  t.equal((await call(b, tok, 'POST', `/tenants/gone/versions/${restorable}/restore`)).status, 200, 'a restore brings it back with its accounts')
+  const [user] = await raw(b, `select id from $schema.users where tenant_id = 'gone'`)
+  t.equal((await call(b, tok, 'DELETE', `/tenants/gone/users/${user.id}`)).status, 200)
+  t.equal((await call(b, tok, 'DELETE', '/tenants/gone')).status, 200)
+  t.equal((await call(b, tok, 'POST', '/tenants', tenantDoc('gone'))).status, 201, 'its accounts erased: the id can be used again')
+})
+
 t.test('secrets: sealed at rest, never returned, kept by sending their placeholder back', async (t) => {
   const b = await build(t, { adminApi: { keyring: keyring() } })
   const tok = await token(b, ALL)
