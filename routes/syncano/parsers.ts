@@ -2,7 +2,7 @@
 // PreflightParser's text/plain JSON with a `_method` override (apps/batch/parsers.py), forms and
 // multipart forms (DRF's FormParser and MultiPartParser).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { drfParsers } from '../../plugins/drf.ts'
+import { DETAIL, drfParsers } from '../../plugins/drf.ts'
 import { DialectError } from '../../plugins/errors.ts'
 import { multipartBodies } from '../../plugins/multipart.ts'
 
@@ -30,8 +30,6 @@ export function bodyOf (req: FastifyRequest): unknown {
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]))
 }
 
-export const MULTIPART_PARSE_ERROR = 'Multipart form parse error - the body is not valid multipart/form-data.'
-
 export async function syncanoParsers (app: FastifyInstance): Promise<void> {
   drfParsers(app)
 
@@ -49,5 +47,5 @@ export async function syncanoParsers (app: FastifyInstance): Promise<void> {
     })
   })
 
-  await multipartBodies(app, { limit: BODY_LIMIT, invalid: () => new DialectError({ status: 400, body: { detail: MULTIPART_PARSE_ERROR } }) })
+  await multipartBodies(app, { limit: BODY_LIMIT, invalid: () => new DialectError({ status: 400, body: { detail: DETAIL.multipartParse } }) })
 }
