@@ -25,4 +25,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The worker runs from the same image: command ["node", "dist/server.js", "worker"].
-CMD ["node", "dist/server.js", "serve"]
+# --max-semi-space-size=32: fewer young-generation collections, each of which costs more the more tenants a
+# node keeps built (docs/bench.md, "Tenants in the database").
+CMD ["node", "--max-semi-space-size=32", "dist/server.js", "serve"]

@@ -2,7 +2,7 @@
 // the Docker language server), has two stages, ends as a non-root user with a /healthz HEALTHCHECK, and
 // runs only steps this suite runs. With no image builder on the machine, this test runs the runtime
 // stage's steps itself: `npm ci --omit=dev` in a scratch folder, the build's dist/ copied in, the
-// image's ENV and CMD (`node dist/server.js serve`, no tsx), and the HEALTHCHECK command as written.
+// image's ENV and CMD (`node --max-semi-space-size=32 dist/server.js serve`, no tsx), and the HEALTHCHECK command as written.
 import { execFile, spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -44,7 +44,7 @@ t.test('two stages; the image runs plain node on dist/ as a non-root user with a
   const user = args('USER', runtime)
   t.equal(user.length, 1)
   t.notMatch(user[0], /^(root|0)(:|$)/, 'not root')
-  t.same(runtime.filter((x) => x.getKeyword() === 'CMD').map((x) => JSON.parse(x.getArgumentsContent()!)), [['node', 'dist/server.js', 'serve']])
+  t.same(runtime.filter((x) => x.getKeyword() === 'CMD').map((x) => JSON.parse(x.getArgumentsContent()!)), [['node', '--max-semi-space-size=32', 'dist/server.js', 'serve']])
   const health = args('HEALTHCHECK', runtime)
   t.equal(health.length, 1)
   t.match(health[0], /\/healthz/)
@@ -62,12 +62,12 @@ t.test('every RUN is a step the suite runs', async (t) => {
 t.test('compose.yaml has PostgreSQL, Redis, the server and a worker from the same image', async (t) => {
   const compose = YAML.parse(readFileSync('compose.yaml', 'utf8'))
   t.same(Object.keys(compose.services).sort(), ['postgres', 'redis', 'server', 'worker'])
-  t.same(compose.services.server.command, ['node', 'dist/server.js', 'serve'])
+  t.same(compose.services.server.command, ['node', '--max-semi-space-size=32', 'dist/server.js', 'serve'])
   t.same(compose.services.worker.command, ['node', 'dist/server.js', 'worker'])
   t.equal(compose.services.worker.image, compose.services.server.image)
   t.match(compose.services.server.environment, { DATABASE_URL: /@postgres:5432\//, REDIS_URL: 'redis://redis:6379' })
   const unit = readFileSync('deploy/vestibule.service', 'utf8')
-  t.match(unit, /^ExecStart=\/usr\/bin\/node dist\/server\.js serve$/m, 'the systemd unit runs the build')
+  t.match(unit, /^ExecStart=\/usr\/bin\/node --max-semi-space-size=32 dist\/server\.js serve$/m, 'the systemd unit runs the build')
   t.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m, 'reload is SIGHUP')
 })
 
