@@ -20,7 +20,8 @@ const here = path.dirname(new URL(import.meta.url).pathname)
 
 interface Ready { url: string, bootMs: number, rss: number, heapUsed: number, tenants: number, errors: number }
 
-/** The node flags `npm start` (and the Dockerfile, compose.yaml, the systemd unit) run a node with: the tenancy parts use them. */
+/** The node flags `npm start` (and the Dockerfile, compose.yaml, the systemd unit) run a node with: the tenancy and hot-path
+ *  parts use them (the hot paths' floor too). */
 const SERVE_FLAGS = ['--max-semi-space-size=32']
 
 function start (tenantsDir: string, schema: string, script = 'server-child.ts', args: string[] = [tenantsDir, DB, schema], env: NodeJS.ProcessEnv = process.env, flags: string[] = []): Promise<{ child: ChildProcess, ready: Ready }> {
@@ -116,7 +117,7 @@ function startHotServer (dir: string, schema: string): ReturnType<typeof start> 
     rateLimits: { default: { max: 100_000_000, timeWindow: '1 minute' } },
     dialects: { 'by-link': { linkUrl: 'https://bench.test/l/{token}' } }
   }))
-  return start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
+  return start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, SERVE_FLAGS)
 }
 
 /**
@@ -401,7 +402,8 @@ async function socialPaths (schema: string) {
 async function hotPaths (schema: string) {
   const dir = mkdtempSync(path.join(tmpdir(), 'vst-bench-hot-'))
   const vst = await startHotServer(dir, schema)
-  const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, HOT_TENANT, HOT_CLIENT])
+  // The floor runs with the same node flags as ours: the comparison is of the code, not of the runtime's settings.
+  const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, HOT_TENANT, HOT_CLIENT], process.env, SERVE_FLAGS)
   try {
     const db = new pg.Client({ connectionString: DB, options: `-c search_path=${schema}` })
     await db.connect()
