@@ -74,7 +74,13 @@ export const SOCIAL_SQL = {
     ), ${returningEvent('hit join tok on true', ' returning created_at')}, ${returningSession('hit join tok on true')}
     select ${userColumns('hit')}, event.created_at as last_login, ${CAPTURE_IDENTITY_COLUMNS.split(', ').map((c) => `li.${c} as li_${c}`).join(', ')}
     from hit join event on true join identities li on li.tenant_id = $1 and li.user_id = hit.id
-    order by li.id`)
+    order by li.id`),
+  /**
+   * $1 tenant, $2 purpose, $3 token hash: a live one-time token, not consumed (peekOneTimeToken): Capture's Social
+   * Login token before auth_native's statement above, rest-social-auth's provider answer cache.
+   */
+  peekToken: named('vst_peek_token', `select ${TOKEN_COLUMNS} from one_time_tokens
+    where tenant_id = $1 and purpose = $2 and token_hash = $3 and consumed_at is null and expires_at > now()`)
 } as const
 // ---- end of the social sign-in block ----
 
