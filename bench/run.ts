@@ -272,22 +272,31 @@ async function mailDelivery (schema: string) {
 }
 
 
-/** BENCH_PAIRS interleaved pairs (ours, then the floor) after a warm-up of each; the median pair's figures. */
+/**
+ * BENCH_PAIRS interleaved pairs (ours, then the floor) after a warm-up of each; the median pair's figures, with
+ * CPU per request like the hot rows (loadWithCpu: each server child's own, and PostgreSQL's), medians over the pairs.
+ */
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
-async function pairRuns (ours: string, theirs: string, opts: () => Partial<autocannon.Options>) {
+async function pairRuns (ours: string, theirs: string, opts: () => Partial<autocannon.Options>, oursChild: ChildProcess, floorChild: ChildProcess) {
   const PAIRS = Number(process.env.BENCH_PAIRS ?? 5)
   await load(ours, opts()); await load(theirs, opts()) // warm both
-  const runs: Array<{ a: Awaited<ReturnType<typeof load>>, b: Awaited<ReturnType<typeof load>>, ratio: number }> = []
+  const runs: Array<{ a: Awaited<ReturnType<typeof loadWithCpu>>, b: Awaited<ReturnType<typeof loadWithCpu>>, ratio: number }> = []
   for (let i = 0; i < PAIRS; i++) {
-    const a = await load(ours, opts())
-    const b = await load(theirs, opts())
+    const a = await loadWithCpu(oursChild, ours, opts())
+    const b = await loadWithCpu(floorChild, theirs, opts())
     if (a.non2xx || b.non2xx || a.errors || b.errors) throw new Error(`failed requests during the bench of ${ours}: ours ${a.non2xx}/${a.errors}, floor ${b.non2xx}/${b.errors}`)
     runs.push({ a, b, ratio: a.rps / b.rps })
   }
   const mid = runs.find((r) => r.ratio === median(runs.map((x) => x.ratio)))!
+  const cpu = (side: 'a' | 'b', k: 'serverCpuUs' | 'postgresCpuUs') => median(runs.map((r) => r[side][k]))
   return {
     rps: Math.round(mid.a.rps), floorRps: Math.round(mid.b.rps), ratio: +mid.ratio.toFixed(3), p99Ms: mid.a.p99, floorP99Ms: mid.b.p99,
-    pairs: runs.map((r) => ({ rps: Math.round(r.a.rps), floorRps: Math.round(r.b.rps), ratio: +r.ratio.toFixed(3), p99Ms: r.a.p99, floorP99Ms: r.b.p99 }))
+    serverCpuUs: cpu('a', 'serverCpuUs'), floorServerCpuUs: cpu('b', 'serverCpuUs'),
+    postgresCpuUs: cpu('a', 'postgresCpuUs'), floorPostgresCpuUs: cpu('b', 'postgresCpuUs'),
+    pairs: runs.map((r) => ({
+      rps: Math.round(r.a.rps), floorRps: Math.round(r.b.rps), ratio: +r.ratio.toFixed(3), p99Ms: r.a.p99, floorP99Ms: r.b.p99,
+      serverCpuUs: r.a.serverCpuUs, floorServerCpuUs: r.b.serverCpuUs, postgresCpuUs: r.a.postgresCpuUs, floorPostgresCpuUs: r.b.postgresCpuUs
+    }))
   }
 }
 
@@ -373,9 +382,9 @@ async function socialPaths (schema: string) {
     await one(`${base}/oauth/auth_native`, capture(), (b) => b.stat === 'ok' && b.is_new === false && typeof b.access_token === 'string')
     await one(`${floor.ready.url}/auth_native`, capture(), (b) => b.stat === 'ok' && typeof b.access_token === 'string')
 
-    const syncanoSignIn = await pairRuns(syncUrl, `${floor.ready.url}/syncano/github`, syncano)
-    const restSocialAuth = await pairRuns(`${base}/social-auth`, `${floor.ready.url}/social-auth`, rsa)
-    const captureAuthNative = await pairRuns(`${base}/oauth/auth_native`, `${floor.ready.url}/auth_native`, capture)
+    const syncanoSignIn = await pairRuns(syncUrl, `${floor.ready.url}/syncano/github`, syncano, vst.child, floor.child)
+    const restSocialAuth = await pairRuns(`${base}/social-auth`, `${floor.ready.url}/social-auth`, rsa, vst.child, floor.child)
+    const captureAuthNative = await pairRuns(`${base}/oauth/auth_native`, `${floor.ready.url}/auth_native`, capture, vst.child, floor.child)
     if (sl > perRun * runs) throw new Error('the Capture runs used more Social Login tokens than were inserted')
     // Capture answers its errors with HTTP 200 (stat: error): count the sessions the runs issued instead, in one
     // statement, once the requests still in flight when the last run stopped have committed.

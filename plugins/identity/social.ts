@@ -6,6 +6,11 @@ import type { NormalizedProfile } from '../providers/types.ts'
 import { inTransaction, transactionWithRaceRetry, type Executor } from './executor.ts'
 import { validEmail } from '../email-address.ts'
 import { createUser, findIdentity, findUserByEmail, insertIdentity, profileWithNormalizedEmail, recordEvent, userFieldsFromProfile, type UserFields } from './users.ts'
+import { rows, SOCIAL_SQL } from './statements.ts'
+import { eventParams } from '../events/row.ts'
+
+/** The identity a sign-in hands back: every column but `profile`, the provider's raw answer (no caller reads it). */
+export type LoginIdentity = Omit<Identity, 'profile'>
 
 export type LinkingRule = 'reject' | 'verified-email'
 
@@ -28,7 +33,7 @@ export interface ResolveSocialLoginInput {
 }
 
 export type SocialLoginOutcome =
-  | { kind: 'login', isNew: false, user: User, identity: Identity }
+  | { kind: 'login', isNew: false, user: User, identity: LoginIdentity }
   | { kind: 'linked', isNew: false, user: User, identity: Identity }
   | { kind: 'created', isNew: true, user: User, identity: Identity }
   | { kind: 'email-in-use', isNew: false, existingUser: User, email: string }
@@ -41,12 +46,51 @@ export type SocialLoginOutcome =
  * same email from two different identities ends as `email-in-use` for the loser.
  */
 export async function resolveSocialLogin (db: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {
-  // Inside a caller's transaction the caller retries (see transactionWithRaceRetry); alone, we do.
-  const outcome = db.isTransaction
-    ? await resolveLocked(db, input)
-    : await transactionWithRaceRetry(db as Kysely<Database>, (trx) => resolveLocked(trx, input))
+  // A returning identity (the common case) in one statement, in the caller's transaction or alone; the rest
+  // in a transaction. Inside a caller's transaction the caller retries (see transactionWithRaceRetry); alone, we do.
+  const returning = await returningSocialLogin(db, input.tenantId, input.profile, input.clientId ?? null)
+  const outcome: SocialLoginOutcome = returning
+    ? { kind: 'login', isNew: false, ...returning }
+    : db.isTransaction
+      ? await resolveLocked(db, input)
+      : await transactionWithRaceRetry(db as Kysely<Database>, (trx) => resolveLocked(trx, input))
   if (input.countMetric !== false) logins.inc({ tenant: input.tenantId, outcome: outcome.kind })
   return outcome
+}
+
+/** The session the one-statement sign-in issues (insertSession's parameters, the token already drawn and hashed). */
+export interface ReturningSession {
+  kind: string
+  tokenHash: string
+  clientId: string | null
+  source: string | null
+  ttlSeconds: number | null
+}
+
+type ReturningRow = User & { [K in keyof LoginIdentity as `i_${K & string}`]: LoginIdentity[K] }
+
+/** A row of SOCIAL_SQL.socialLogin*: the user's columns, then the identity's as i_*. */
+function splitReturning (row: ReturningRow): { user: User, identity: LoginIdentity } {
+  const { i_id: id, i_tenant_id: tenantId, i_user_id: userId, i_provider_type: providerType, i_provider_name: providerName, i_subject: subject,
+    i_issuer: issuer, i_email: email, i_email_verified: emailVerified, i_created_at: createdAt, ...user } = row
+  return {
+    user,
+    identity: { id, tenant_id: tenantId, user_id: userId, provider_type: providerType, provider_name: providerName, subject, issuer, email, email_verified: emailVerified, created_at: createdAt }
+  }
+}
+
+/**
+ * A returning identity's sign-in in one statement (SOCIAL_SQL.socialLogin, with `session` socialLoginSession):
+ * its account, the `login` event resolveLocked records (same type, data and context), the session when given.
+ * null, having written nothing, for everything resolveLocked must decide: no identity yet (first logins under
+ * its advisory lock), a blocked account (refused there, in each dialect's words), an account being erased.
+ */
+export async function returningSocialLogin (db: Executor, tenantId: string, profile: NormalizedProfile, clientId: string | null, session?: ReturningSession): Promise<{ user: User, identity: LoginIdentity } | null> {
+  const params = [tenantId, profile.providerType, profile.subject, ...eventParams(tenantId, 'login', null, {}, { provider: profile.providerName, client: clientId }).slice(4)]
+  const [row] = session
+    ? await rows<ReturningRow>(db, SOCIAL_SQL.socialLoginSession, [...params, session.kind, session.tokenHash, session.clientId, session.source, session.ttlSeconds])
+    : await rows<ReturningRow>(db, SOCIAL_SQL.socialLogin, params)
+  return row ? splitReturning(row) : null
 }
 
 async function resolveLocked (trx: Executor, input: ResolveSocialLoginInput): Promise<SocialLoginOutcome> {

@@ -22,6 +22,69 @@ export const SESSION_COLUMNS = 'id, tenant_id, user_id, kind, token_hash, client
  */
 export const EVENT_COLUMNS = 'tenant_id, user_id, type, data, dialect, provider, client_id, request_id, client_address, user_agent'
 
+// ---- The social sign-in of a returning identity (issue 18 item 1; plugins/identity/social.ts, TenantIdentity) ----
+/** The identity columns a sign-in hands back: all but `profile` (the provider's raw answer), which no caller reads. */
+export const LOGIN_IDENTITY_COLUMNS = 'id, tenant_id, user_id, provider_type, provider_name, subject, issuer, email, email_verified, created_at'
+/** What Capture's capture_user shows of each identity (routes/capture/user.ts captureUser). */
+export const CAPTURE_IDENTITY_COLUMNS = 'id, provider_type, provider_name, subject, issuer, email, email_verified, created_at'
+/**
+ * $1 tenant, $2 provider type, $3 subject: the identity and its account when the account is not blocked, the
+ * user row locked FOR KEY SHARE so a concurrent erase (which locks it FOR UPDATE) is waited for and then finds
+ * nothing here. No row: the transactional path decides (a first login, a link, a blocked account, an erase).
+ */
+const returningHit = `hit as (
+      select ${userColumns('u')}, ${LOGIN_IDENTITY_COLUMNS.split(', ').map((c) => `i.${c} as i_${c}`).join(', ')}
+      from identities i join users u on u.id = i.user_id and u.tenant_id = i.tenant_id
+      where i.tenant_id = $1 and i.provider_type = $2 and i.subject = $3 and u.disabled_at is null
+      for key share of u
+    )`
+/** The `login` event resolveSocialLogin records, its context in $4…$9 (eventParams' fifth to tenth), for each row of `from`. */
+const returningEvent = (from: string, returning = '') => `event as (
+      insert into audit_events (${EVENT_COLUMNS})
+      select $1, hit.id, 'login', '{"method":"social"}'::jsonb, $4, $5, $6, $7, $8, $9 from ${from}${returning}
+    )`
+/** The session insertSession writes: $10 kind, $11 token hash, $12 client, $13 source, $14 ttl seconds or null. */
+const returningSession = (from: string) => `session as (
+      insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
+      select $1, hit.id, $10, $11, $12, $13, now() + make_interval(secs => $14::double precision) from ${from}
+    )`
+
+export const SOCIAL_SQL = {
+  /**
+   * A returning identity's social sign-in in one statement (what resolveSocialLogin's transaction does for an
+   * identity that exists: the account, the `login` event): $1 tenant, $2 provider type, $3 subject, $4…$9 the
+   * event's context (dialect, provider, client, request id, client address, user agent). Returns the user's
+   * columns and the identity's as i_*; no row, having written nothing, when the transactional path must decide.
+   */
+  socialLogin: named('vst_social_login', `with ${returningHit}, ${returningEvent('hit')}
+    select * from hit`),
+  /** socialLogin, and the session of the sign-in too: $10 kind, $11 token hash, $12 client, $13 source, $14 ttl seconds or null. */
+  socialLoginSession: named('vst_social_login_session', `with ${returningHit}, ${returningEvent('hit')}, ${returningSession('hit')}
+    select * from hit`),
+  /**
+   * Capture's auth_native for a returning identity: socialLoginSession, only when it also consumes the live
+   * one-time token $15 purpose, $16 token hash (a consumed, expired or raced token: nothing written, no row).
+   * One row per identity of the account (by id, CAPTURE_IDENTITY_COLUMNS as li_*), each with the user's columns
+   * and `last_login`, the time of the `login` event it wrote (what lastSignIn reads after it in the transaction).
+   */
+  socialLoginConsuming: named('vst_social_login_consuming', `with ${returningHit}, tok as (
+      update one_time_tokens set consumed_at = now()
+      where tenant_id = $1 and purpose = $15 and token_hash = $16 and consumed_at is null and expires_at > now()
+        and exists (select 1 from hit)
+      returning id
+    ), ${returningEvent('hit join tok on true', ' returning created_at')}, ${returningSession('hit join tok on true')}
+    select ${userColumns('hit')}, event.created_at as last_login, ${CAPTURE_IDENTITY_COLUMNS.split(', ').map((c) => `li.${c} as li_${c}`).join(', ')}
+    from hit join event on true join identities li on li.tenant_id = $1 and li.user_id = hit.id
+    order by li.id`),
+  /**
+   * $1 tenant, $2 purpose, $3 token hash: a live one-time token, not consumed (peekOneTimeToken): Capture's Social
+   * Login token before auth_native's statement above, rest-social-auth's provider answer cache.
+   */
+  peekToken: named('vst_peek_token', `select ${TOKEN_COLUMNS} from one_time_tokens
+    where tenant_id = $1 and purpose = $2 and token_hash = $3 and consumed_at is null and expires_at > now()`)
+} as const
+// ---- end of the social sign-in block ----
+
 export const SQL = {
   /** $1 tenant, $2 token hash, $3 kinds (text[]): the live session with its user, in one round trip. */
   verifySession: named('vst_verify_session', `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,

@@ -15,9 +15,9 @@ import {
   issueSession, revokeSession, revokeSessionById, revokeSessionsBySource, revokeUserSessions, verifySession, verifySessionBrief,
   type BriefSession, type IssueSessionInput, type SessionKind, type VerifiedSession
 } from './sessions.ts'
-import { rows, SQL } from './statements.ts'
+import { rows, SOCIAL_SQL, SQL } from './statements.ts'
 import { issueSignedSession, publicJwks, verifySignedSession, type JwtAlgorithm, type SignedSessionOptions } from './signing-keys.ts'
-import { attachIdentity, resolveSocialLogin, type AttachOutcome, type LinkingRule } from './social.ts'
+import { attachIdentity, resolveSocialLogin, returningSocialLogin, type AttachOutcome, type LinkingRule, type LoginIdentity, type ReturningSession } from './social.ts'
 import { consumeOneTimeToken, createOneTimeToken, peekOneTimeToken, type ConsumeResult, type CreateTokenInput, type TokenPurpose } from './tokens.ts'
 import {
   createUser, findUserByEmail, findUserByReferralCode, findUserByUsername, getUser, getUserByUuid, listIdentities, recordEvent, updateUser, type UserFields
@@ -40,7 +40,16 @@ export interface SignedIn {
   isNew: boolean
   /** How the profile found its account: an existing identity, a link by verified email, or a new account. */
   how: 'login' | 'linked' | 'created'
-  identity: Identity
+  identity: LoginIdentity
+}
+
+/** What a one-statement sign-in that consumed a one-time token hands back (signInConsuming): what Capture's capture_user shows. */
+export interface ConsumingSignIn {
+  user: User
+  identities: Array<Pick<Identity, 'id' | 'provider_type' | 'provider_name' | 'subject' | 'issuer' | 'email' | 'email_verified' | 'created_at'>>
+  /** The time of the `login` event it recorded (what lastSignIn would read now). */
+  lastLogin: Date
+  token: string
 }
 
 export interface SignInWithProfileOptions<T> {
@@ -137,6 +146,12 @@ export class TenantIdentity {
    * logins of one identity make one user, exactly one `isNew`), the session and the dialect's own writes.
    */
   async signInWithProfile<T = undefined> (profile: NormalizedProfile, opts: SignInWithProfileOptions<T> = {}): Promise<SignInOutcome<T>> {
+    // A returning identity without dialect writes: the account, the event and the session in one statement.
+    const returning = opts.then === undefined && !this.#db.isTransaction ? await this.#returningInOneStatement(profile, opts.session) : null
+    if (returning) {
+      logins.inc({ tenant: this.tenantId, outcome: 'login' })
+      return returning as SignInOutcome<T>
+    }
     const outcome = await this.#refusedIfBlocked({ method: 'social' }, { provider: profile.providerName, client: opts.session?.clientId }, () => this.#raceSafe(async (tx) => {
       const resolved = await resolveSocialLogin(tx.#db, {
         tenantId: this.tenantId,
@@ -161,6 +176,41 @@ export class TenantIdentity {
     }))
     logins.inc({ tenant: this.tenantId, outcome: outcome.kind === 'signed-in' ? outcome.how : outcome.kind })
     return outcome as SignInOutcome<T>
+  }
+
+  /** signInWithProfile's returning identity in one statement (SOCIAL_SQL.socialLogin*), or null: the transaction decides. */
+  async #returningInOneStatement (profile: NormalizedProfile, session: SessionSpec | undefined): Promise<SignInOutcome | null> {
+    const token = session ? session.token ?? randomToken() : null
+    const spec: ReturningSession | undefined = session && {
+      kind: session.kind, tokenHash: hashToken(token!), clientId: session.clientId ?? null, source: session.source ?? null, ttlSeconds: session.ttlSeconds || null
+    }
+    const found = await returningSocialLogin(this.#db, this.tenantId, profile, session?.clientId ?? null, spec)
+    return found ? { kind: 'signed-in', user: found.user, isNew: false, how: 'login', identity: found.identity, token, result: undefined } : null
+  }
+
+  /**
+   * A returning identity's sign-in that also spends a one-time token (Capture's auth_native and its Social
+   * Login token), in one statement (SOCIAL_SQL.socialLoginConsuming): the token consumed, the `login` event
+   * (as signInWithProfile records it when `then` issues the session: no client), the session, and the account
+   * with every identity and the login's time. null, having written nothing (the token stays live), when the
+   * token is not live or signInWithProfile's transaction must decide (no identity yet, a blocked or erased account).
+   */
+  async signInConsuming (purpose: TokenPurpose, oneTimeToken: string, profile: NormalizedProfile, session: SessionSpec): Promise<ConsumingSignIn | null> {
+    if (typeof oneTimeToken !== 'string' || oneTimeToken.length === 0 || oneTimeToken.length > 512 || this.#db.isTransaction) return null
+    const token = session.token ?? randomToken()
+    type Row = User & { last_login: Date } & { [K in keyof ConsumingSignIn['identities'][number] as `li_${K & string}`]: ConsumingSignIn['identities'][number][K] }
+    const found = await rows<Row>(this.#db, SOCIAL_SQL.socialLoginConsuming, [
+      this.tenantId, profile.providerType, profile.subject, ...eventParams(this.tenantId, 'login', null, {}, { provider: profile.providerName }).slice(4),
+      session.kind, hashToken(token), session.clientId ?? null, session.source ?? null, session.ttlSeconds || null, purpose, hashToken(oneTimeToken)
+    ])
+    if (found.length === 0) return null
+    const identities = found.map((r) => ({
+      id: r.li_id, provider_type: r.li_provider_type, provider_name: r.li_provider_name, subject: r.li_subject, issuer: r.li_issuer,
+      email: r.li_email, email_verified: r.li_email_verified, created_at: r.li_created_at
+    }))
+    const { last_login: lastLogin, li_id: _1, li_provider_type: _2, li_provider_name: _3, li_subject: _4, li_issuer: _5, li_email: _6, li_email_verified: _7, li_created_at: _8, ...user } = found[0]
+    logins.inc({ tenant: this.tenantId, outcome: 'login' })
+    return { user, identities, lastLogin, token }
   }
 
   /**

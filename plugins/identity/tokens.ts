@@ -1,12 +1,11 @@
 // One-time tokens: stored hashed, bound to tenant and purpose, expiring, consumed by one conditional UPDATE.
 // Their data is sealed (AES-256-GCM, db/sealing.ts): it may hold what redeems a flow (a PKCE
 // verifier, an OIDC nonce, an OAuth1 request-token secret, a provider profile), so a dump shows none of it.
-import { sql } from 'kysely'
 import type { OneTimeToken } from '../../db/index.ts'
 import { isSealed, open, processKeyring, seal } from '../../db/sealing.ts'
 import { hashToken, randomToken } from '../crypto.ts'
 import type { Executor } from './executor.ts'
-import { rows, SQL } from './statements.ts'
+import { rows, SOCIAL_SQL, SQL } from './statements.ts'
 
 export type TokenPurpose =
   | 'magic-link' | 'oauth-state' | 'confirmation' | 'social-login' | 'merge'
@@ -74,8 +73,6 @@ export async function consumeOneTimeToken (db: Executor, tenantId: string, purpo
 /** Reads a live token without consuming it (e.g. Social Login tokens that a later call may still need). */
 export async function peekOneTimeToken (db: Executor, tenantId: string, purpose: TokenPurpose, token: string): Promise<OneTimeToken | undefined> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 512) return undefined
-  return openTokenRow(await db.selectFrom('one_time_tokens').selectAll()
-    .where('tenant_id', '=', tenantId).where('purpose', '=', purpose).where('token_hash', '=', hashToken(token))
-    .where('consumed_at', 'is', null).where('expires_at', '>', sql<Date>`now()`)
-    .executeTakeFirst())
+  const [row] = await rows<OneTimeToken>(db, SOCIAL_SQL.peekToken, [tenantId, purpose, hashToken(token)])
+  return openTokenRow(row)
 }

@@ -11,7 +11,7 @@ import { CaptureError, formError, invalidArgument, invalidToken } from './errors
 import { message } from './messages.ts'
 import type { CaptureOptions, FormFieldConfig } from './options.ts'
 import { AuthNativeBody, AuthResponse, RegisterNativeBody } from './schemas.ts'
-import { captureTime, profileValue } from './user.ts'
+import { captureTime, captureUser, profileValue } from './user.ts'
 
 type Body = Record<string, string | undefined>
 export const SOCIAL_LOGIN = 'social-login'
@@ -86,6 +86,13 @@ export default async function nativeRoutes (app: FastifyInstance, opts: CaptureO
     const token = body.token!
     const profile = await peekProfile(app, token)
     const mergeToken = body.merge_token || undefined
+    // A returning identity asking for an access token alone (no merge, no code, no refresh_secret to bind): the
+    // token consumed, the login recorded, the access token issued and capture_user's rows read in one statement.
+    // Anything else, or nothing written there (a raced token, a first login, a blocked account): the transaction below.
+    if (mergeToken === undefined && args.responseType === 'token' && args.refreshSecret === undefined) {
+      const done = await tenant.identity.signInConsuming(SOCIAL_LOGIN, token, profile, { kind: 'access', ttlSeconds: opts.accessTokenTtlSeconds, clientId: args.client.id, source: null })
+      if (done) return { stat: 'ok', capture_user: captureUser(done.user, done.identities, done.lastLogin), is_new: false, access_token: done.token }
+    }
     const mergeProfile = mergeToken ? await peekProfile(app, mergeToken, 'merge_token') : undefined
 
     // signInWithProfile owns the transaction and its race retry: concurrent first logins of one identity

@@ -43,7 +43,10 @@ const time = (d: Date | null | undefined): string | null => (d ? captureTime(d) 
  * `profiles` plurals (arrays of objects with an integer `id`, JRPhotosElement.m / JRProfilesElement.m). `photo`
  * (a string) is Vestibule's own, kept for the seed's clients.
  */
-export function captureUser (user: User, identities: Identity[], lastLogin: Date | null = null): Record<string, unknown> {
+/** What capture_user shows of an identity (CAPTURE_IDENTITY_COLUMNS in plugins/identity/statements.ts). */
+export type CaptureIdentity = Pick<Identity, 'id' | 'provider_type' | 'provider_name' | 'subject' | 'issuer' | 'email' | 'email_verified' | 'created_at'>
+
+export function captureUser (user: User, identities: CaptureIdentity[], lastLogin: Date | null = null): Record<string, unknown> {
   const attributes = Object.fromEntries(Object.entries(user.attributes ?? {}).filter(([k]) => !CORE.has(k)))
   return {
     ...attributes,

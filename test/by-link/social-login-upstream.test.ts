@@ -19,7 +19,7 @@ const doc = (id: string, byLink: Record<string, unknown> = {}) => tenantDoc(id, 
   clients: [{ id: CLIENT, name: 'web', redirectUris: [FRONTEND, DEFAULT] }, { id: 'open-client' }],
   dialects: { 'by-link': { linkUrl: 'https://frontend.test/link/{token}', ...byLink } }
 })
-const { api } = await build(t, { tenants: [doc('bo'), doc('bd', { redirectUri: DEFAULT }), doc('bx', { redirectUri: OTHER })] })
+const { api, app } = await build(t, { tenants: [doc('bo'), doc('bd', { redirectUri: DEFAULT }), doc('bx', { redirectUri: OTHER })] })
 const code = (user: string, redirectUri: string) => social.codeFor('github', { userKey: user, clientId: 'app', redirectUri })
 const login = (tenant: string, body: unknown, headers: Record<string, string> = {}) => api(`/t/${tenant}/v1/auth/social/login/`, postJson(body, headers))
 const tokenCalls = () => social.requests.filter((r) => r.path === new URL(social.github.token).pathname).length
@@ -74,4 +74,12 @@ t.test('the login answer is the user serializer\'s fields, username included, ne
   t.equal(typeof body.username, 'string')
   const me = await api('/t/bo/v1/auth/me/', { headers: { authorization: `Token ${body.token}` } })
   t.same(await me.json(), { id: body.id, username: body.username, email: body.email, first_name: body.first_name, last_name: body.last_name })
+})
+
+t.test('a blocked account: the returning sign-in (the one-statement path) is refused as DRF answers an inactive user', async (t) => {
+  const first = await login('bo', { provider: 'github', code: code('alice', FRONTEND), redirect_uri: FRONTEND, client_key: CLIENT })
+  t.equal(first.status, 200)
+  await app.db.db.updateTable('users').set({ disabled_at: new Date() }).where('tenant_id', '=', 'bo').where('email', '=', 'alice@example.test').execute()
+  const r = await login('bo', { provider: 'github', code: code('alice', FRONTEND), redirect_uri: FRONTEND, client_key: CLIENT })
+  t.same([r.status, await r.json()], [403, { detail: 'User inactive or deleted.' }])
 })

@@ -199,3 +199,18 @@ t.test('response_type code and code_with_token', async (t) => {
   t.same(Object.keys(both.body).sort(), ['access_token', 'authorization_code', 'capture_user', 'is_new', 'stat'])
   t.equal(CLIENT.length, 32)
 })
+
+t.test('a blocked account: the returning sign-in is refused with 403 permission_error, nothing issued, the token still live', async (t) => {
+  const first = await f.form(AUTH, nativeArgs({ token: await f.socialToken('github', 'hank'), thin_registration: 'true' }))
+  t.equal(first.body.stat, 'ok')
+  const db = f.app.db.db
+  await db.updateTable('users').set({ disabled_at: new Date() }).where('tenant_id', '=', 'cap').where('email', '=', 'hank@example.test').execute()
+  const sessions = async () => (await db.selectFrom('sessions').select('id').where('tenant_id', '=', 'cap').execute()).length
+  const before = await sessions()
+  const token = await f.socialToken('github', 'hank')
+  const r = await f.form(AUTH, nativeArgs({ token }))
+  t.same(r.body, { stat: 'error', code: 403, error: 'permission_error', error_description: 'This account is disabled.', request_id: rid(t, r.body) })
+  t.equal(await sessions(), before, 'no access token')
+  const live = await db.selectFrom('one_time_tokens').select('consumed_at').where('tenant_id', '=', 'cap').where('purpose', '=', 'social-login').orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow()
+  t.equal(live.consumed_at, null, 'the Social Login token was not spent')
+})

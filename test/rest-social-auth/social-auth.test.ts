@@ -290,3 +290,15 @@ t.test('no provider at all is a bare 400 with an empty body, before any field ch
   r = await post({ provider: '  ' })
   t.same([r.status, await r.json()], [400, { provider: ['Invalid provider'] }], 'blank but present: upstream finds no such backend')
 })
+
+t.test('a blocked account: the returning sign-in (the one-statement path) is refused as DRF answers an inactive user, nothing issued', async (t) => {
+  const first = await post({ provider: 'github', code: ghCode('alice'), redirect_uri: REDIRECT }, 'other')
+  t.equal(first.status, 200)
+  await db.updateTable('users').set({ disabled_at: new Date() }).where('tenant_id', '=', 'other').where('email', '=', 'alice@example.test').execute()
+  const before = await counts()
+  const r = await post({ provider: 'github', code: ghCode('alice'), redirect_uri: REDIRECT }, 'other')
+  t.same([r.status, await r.json()], [403, { detail: 'User inactive or deleted.' }])
+  t.same(await counts(), before, 'no session, no account')
+  const events = await db.selectFrom('audit_events').select(['type', 'data']).where('tenant_id', '=', 'other').orderBy('id', 'desc').limit(1).execute()
+  t.same(events, [{ type: 'login-failed', data: { method: 'social', reason: 'blocked' } }])
+})

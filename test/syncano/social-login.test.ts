@@ -266,3 +266,17 @@ t.test('rateLimits.login throttles per client address, before any key check', as
   t.match(body, { detail: /^Request was throttled\. Expected available in \d+ seconds?\.$/ })
   t.same(Object.keys(body), ['detail'])
 })
+
+t.test('a blocked account: the returning sign-in (its one statement, in the transaction) is refused, 403, no user key issued', async (t) => {
+  const { api, app } = await build(t, { tenants: [syncanoTenant('acme', peers)] })
+  const first = await api(AUTH('facebook'), postJson({ access_token: peers.social.accessTokenFor('facebook', 'alice') }, { 'x-api-key': PROD_KEY }))
+  t.equal(first.status, 200)
+  const db = app.db.db
+  await db.updateTable('users').set({ disabled_at: new Date() }).where('tenant_id', '=', 'acme').execute()
+  const sessions = async () => (await db.selectFrom('sessions').select('id').where('tenant_id', '=', 'acme').execute()).length
+  const before = await sessions()
+  const r = await api(AUTH('facebook'), postJson({ access_token: peers.social.accessTokenFor('facebook', 'alice') }, { 'x-api-key': PROD_KEY }))
+  t.same([r.status, await r.json()], [403, { detail: 'User inactive or deleted.' }])
+  t.equal(await sessions(), before, 'no user key')
+  t.equal(await countUsers(db, 'acme'), 1)
+})
