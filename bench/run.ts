@@ -9,6 +9,7 @@ import autocannon from 'autocannon'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { DEFAULT_MAX_KEPT } from '../tenants/db-source.ts'
+import { SMTP_MAX_CONNECTIONS } from '../workers/mail-transport.ts'
 import { tenantDocument, writeTenants } from './tenants.ts'
 
 const DB = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -260,7 +261,7 @@ async function mailDelivery (schema: string) {
     const first = smtp.messages[0].at
     const last = smtp.messages[Math.min(COUNT_MAIL, smtp.messages.length) - 1].at
     const distinctIds = new Set(smtp.messages.map((m) => m.messageId)).size
-    return { mails: COUNT_MAIL, workers: 2, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 128), smtpConnections: Number(process.env.SMTP_MAX_CONNECTIONS ?? 16), received, distinctRecipients: distinct, distinctMessageIds: distinctIds, markedSent: sent, lost: COUNT_MAIL - distinct, duplicates: received - distinct, seconds: +(ms / 1000).toFixed(1), mailsPerSecond: Math.round(COUNT_MAIL / (ms / 1000)), steadyMailsPerSecond: Math.round((COUNT_MAIL - 1) / ((last - first) / 1000)) }
+    return { mails: COUNT_MAIL, workers: 2, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 128), smtpConnections: Number(process.env.SMTP_MAX_CONNECTIONS ?? SMTP_MAX_CONNECTIONS), received, distinctRecipients: distinct, distinctMessageIds: distinctIds, markedSent: sent, lost: COUNT_MAIL - distinct, duplicates: received - distinct, seconds: +(ms / 1000).toFixed(1), mailsPerSecond: Math.round(COUNT_MAIL / (ms / 1000)), steadyMailsPerSecond: Math.round((COUNT_MAIL - 1) / ((last - first) / 1000)) }
   } finally {
     await Promise.all(workers.map((w) => new Promise<void>((resolve) => { if (w.exitCode !== null) return resolve(); w.once('exit', () => resolve()); w.kill('SIGTERM') })))
     await queue.obliterate({ force: true }).catch(() => {})

@@ -12,6 +12,9 @@ export async function startSmtpSink (): Promise<{ url: string, messages: SinkMes
   const messages: SinkMessage[] = []
   const server = new SMTPServer({
     authOptional: true,
+    // A relay that takes mail without AUTH, as a local MTA does: smtp-server's default drops such a session
+    // after 10 commands (421), about two mails, which would cut every pooled connection short.
+    ...({ maxAllowedUnauthenticatedCommands: Infinity } as object), // an option @types/smtp-server does not list
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData (stream, session, cb) {

@@ -33,14 +33,24 @@ function readableBody (message: Buffer, text: string): Buffer {
   return Buffer.from(`${headers}\n\n${text.replace(/\r\n/g, '\n')}`, 'utf8')
 }
 
-/** SMTP connections a process keeps open to its mail server (SMTP_MAX_CONNECTIONS). */
-export const SMTP_MAX_CONNECTIONS = 16
+/** SMTP connections a process keeps open to its mail server (SMTP_MAX_CONNECTIONS). A connection carries one SMTP
+ *  transaction at a time, so this, not WORKER_CONCURRENCY, bounds the mails in flight to the server: keep it within
+ *  the relay's limit per client (Postfix's smtpd_client_connection_count_limit is 50 for clients outside mynetworks). */
+export const SMTP_MAX_CONNECTIONS = 64
 
-export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean, maxConnections?: number }): MailTransport {
+/** How long each step of an SMTP send may take (ms): connecting, the server's greeting, any silence on the socket.
+ *  Together far inside a claim's lease (120 s), so a send that hangs fails before another worker may claim the row. */
+export const SMTP_TIMEOUTS = { connection: 10_000, greeting: 10_000, socket: 20_000 }
+
+export function createMailTransport (opts: { smtpUrl?: string, outboxDir?: string, log?: { info: (o: object, m: string) => void }, /** Development: log the links of outbox mail (never in production). */ logLinks?: boolean, maxConnections?: number, timeouts?: Partial<typeof SMTP_TIMEOUTS> }): MailTransport {
   if (opts.smtpUrl) {
     // Pooled: each connection carries up to 1,000 messages (one SMTP transaction each) before it is
-    // renewed. Every step of a send is bounded, so a send ends well inside its claim's lease (120 s).
-    const t = nodemailer.createTransport(opts.smtpUrl, { pool: true, maxConnections: opts.maxConnections ?? SMTP_MAX_CONNECTIONS, maxMessages: 1000, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 } as object)
+    // renewed. Every step of a send is bounded (SMTP_TIMEOUTS). The URL goes in as the `url` of one options
+    // object: nodemailer reads createTransport(url, x)'s second argument as message defaults, not as transport
+    // options, so written that way the pool and the timeouts would be silently ignored (query parameters of the
+    // URL, e.g. ?ignoreTLS=true, still win over these keys).
+    const timeouts = { ...SMTP_TIMEOUTS, ...opts.timeouts }
+    const t = nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: opts.maxConnections ?? SMTP_MAX_CONNECTIONS, maxMessages: 1000, connectionTimeout: timeouts.connection, greetingTimeout: timeouts.greeting, socketTimeout: timeouts.socket } as object)
     return {
       kind: 'smtp',
       async send (row) {

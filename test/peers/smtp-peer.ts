@@ -49,6 +49,8 @@ export interface SmtpPeer {
   host: string
   port: number
   messages: CapturedMail[]
+  /** TCP connections the server has accepted so far. */
+  readonly connections: number
   waitForMail (to: string, opts?: { timeoutMs?: number }): Promise<CapturedMail>
   close (): Promise<void>
 }
@@ -82,8 +84,13 @@ export async function startSmtpPeer (opts: SmtpPeerOptions = {}): Promise<SmtpPe
     }
   }
 
+  let connections = 0
   const server = new SMTPServer({
     authOptional: true,
+    onConnect (_session, cb) { connections++; cb() },
+    // A relay that takes mail without AUTH, as a local MTA does: smtp-server's default drops such a session
+    // after 10 commands (421), about two mails, which would cut every pooled connection short.
+    ...({ maxAllowedUnauthenticatedCommands: Infinity } as object), // an option @types/smtp-server does not list
     disabledCommands: ['STARTTLS'],
     logger: false,
     onAuth (_auth, _session, cb) { cb(null, { user: 'peer' }) },
@@ -125,6 +132,7 @@ export async function startSmtpPeer (opts: SmtpPeerOptions = {}): Promise<SmtpPe
     host: '127.0.0.1',
     port,
     messages,
+    get connections () { return connections },
     waitForMail (to, opts = {}) {
       const found = messages.find((m) => !claimed.has(m) && matches(m, to))
       if (found !== undefined) {
