@@ -324,8 +324,8 @@ async function socialPaths (schema: string) {
     flows: [{ name: 'standard', versions: [{ version: CAP_VERSION, locales: ['en-US'], forms: { socialRegistrationForm: { fields: [{ name: 'emailAddress', attribute: 'email', required: true }, { name: 'displayName', attribute: 'displayName' }] } } }] }],
     dialects: { syncano: {}, 'rest-social-auth': {}, capture: { tokenUrls: ['https://app.test/token'] } }
   }))
-  const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
-  const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, SOCIAL_TENANT, 'unused'], { ...process.env, BENCH_FLOOR_SOCIAL: JSON.stringify({ peer: p, ...GH, apiKey: SYNC_KEY, instance: SYNC_INSTANCE, captureClient: CAP_CLIENT }) })
+  const vst = await start(dir, schema, 'server-child.ts', [dir, DB, schema], { ...process.env, BENCH_REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, SERVE_FLAGS)
+  const floor = await start(dir, schema, 'floor-child.ts', [DB, schema, SOCIAL_TENANT, 'unused'], { ...process.env, BENCH_FLOOR_SOCIAL: JSON.stringify({ peer: p, ...GH, apiKey: SYNC_KEY, instance: SYNC_INSTANCE, captureClient: CAP_CLIENT }) }, SERVE_FLAGS)
   try {
     const base = `${vst.ready.url}/t/${SOCIAL_TENANT}`
     const syncUrl = `${base}/v1.1/instances/${SYNC_INSTANCE}/user/auth/github/`
