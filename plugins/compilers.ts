@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify'
 import fastJson from 'fast-json-stringify'
 // Routes with the same schemas also share Fastify's status → serializer map (see there).
-import './response-maps.ts'
+import './fastify-internals.ts'
 
 const require = createRequire(import.meta.url)
 const Ajv = require('ajv').default as typeof import('ajv').default
