@@ -16,6 +16,11 @@
 // instance's, and one per prefixed scope that sets its own) in a router of its own for all 35 HTTP methods
 // (router.all), and find-my-way keeps a tree per method: 70 routes, their nodes and handler stores for each
 // handler, about 60 KB. A not-found route answers every method alike, so the methods can share one tree.
+//
+// 3. No boot timings of after() callbacks (trimPluginTree). avvio, which loads Fastify's plugins, keeps a tree of
+// every plugin it loaded, with its timings, for printPlugins(); Fastify queues an after() callback for every route,
+// and each is a node of that tree ("bound _after"): about 45 KB of a built tenant. Tenant instances leave them out;
+// the plugins themselves are still listed.
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
@@ -138,3 +143,32 @@ export function shareNotFoundTrees (app: object): boolean {
 let failed = false
 /** False once a router had to fall back to a tree per method (tests). */
 export function notFoundTreesShared (): boolean { return notFoundRouterOf !== undefined && !failed }
+
+interface AvvioPlugin { isAfter?: unknown }
+interface AvvioBoot { _server?: unknown, _current?: AvvioPlugin[] }
+const kTrimmed = Symbol('vestibule.trimPluginTree')
+let pluginTreeTrimmable = false
+try {
+  const Boot = require(require.resolve('avvio', { paths: [require.resolve('fastify')] })) as { prototype?: Record<string, unknown> } | undefined
+  const track = Boot?.prototype?._trackPluginLoading
+  if (typeof track === 'function' && track.length === 1) {
+    const skipped = new WeakSet<object>()
+    Boot!.prototype!._trackPluginLoading = function trackPluginLoading (this: AvvioBoot, plugin: AvvioPlugin) {
+      const server = this._server as Record<symbol, unknown> | undefined
+      if (server?.[kTrimmed] === true && typeof plugin === 'object' && plugin !== null) {
+        const parent = this._current?.[0]
+        // A plugin registered inside a skipped callback is skipped too: avvio would make it the tree's root.
+        if (plugin.isAfter === true || (parent !== undefined && skipped.has(parent))) { skipped.add(plugin); return }
+      }
+      return (track as (this: AvvioBoot, p: AvvioPlugin) => unknown).call(this, plugin)
+    }
+    pluginTreeTrimmable = true
+  }
+} catch { /* avvio changed: every instance keeps its whole tree */ }
+
+/** Leaves this instance's after() callbacks out of its plugin tree (call it on a fresh instance). False: not possible. */
+export function trimPluginTree (app: object): boolean {
+  if (!pluginTreeTrimmable) return false
+  ;(app as Record<symbol, unknown>)[kTrimmed] = true
+  return true
+}

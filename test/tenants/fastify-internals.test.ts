@@ -2,10 +2,10 @@
 // internal symbols: this fails when a Fastify or find-my-way upgrade stops the sharing (a built tenant would
 // grow back by some 400 KB; docs/bench.md), or when sharing changes what a request is answered.
 import { createRequire } from 'node:module'
-import Fastify, { type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t from 'tap'
 import { serializerCompiler, validatorCompiler } from '../../plugins/compilers.ts'
-import { notFoundTreesShared, responseMapsShared, shareNotFoundTrees, sharedResponseMapCount } from '../../plugins/fastify-internals.ts'
+import { notFoundTreesShared, responseMapsShared, shareNotFoundTrees, sharedResponseMapCount, trimPluginTree } from '../../plugins/fastify-internals.ts'
 
 const require = createRequire(import.meta.url)
 const { kFourOhFour, kRouteContext, kSchemaResponse } = require('fastify/lib/symbols.js') as Record<string, symbol>
@@ -74,4 +74,29 @@ t.test('not-found handlers answer every method from one tree, each in its own sc
   const router = (app as unknown as Record<symbol, { router: { trees: Record<string, unknown>, routes: unknown[] } }>)[kFourOhFour].router
   t.equal(router.trees.PROPFIND, router.trees.GET, 'one tree')
   t.equal(router.routes.length, 4, 'two handlers, two paths each, once')
+})
+
+t.test('a trimmed plugin tree lists the plugins, not the after() callback of every route', async (t) => {
+  async function build (trim: boolean) {
+    const app = Fastify()
+    if (trim) t.ok(trimPluginTree(app))
+    const inner = async function innerRoutes (scope: FastifyInstance) { scope.get('/b', async () => 'b'); scope.get('/c', async () => 'c') }
+    await app.register(async function outerPlugin (scope) {
+      scope.get('/a', async () => 'a')
+      await scope.register(inner)
+      // A plugin registered from an after() callback: its parent is left out as well.
+      scope.after(() => { scope.register(async function lateRoutes (late) { late.get('/d', async () => 'd') }) })
+    })
+    await app.ready()
+    t.teardown(() => app.close())
+    for (const url of ['/a', '/b', '/c', '/d']) t.equal((await app.inject(url)).body, url.slice(1), `${trim ? 'trimmed' : 'plain'}: ${url} served`)
+    return app.printPlugins()
+  }
+  const plain = await build(false)
+  const trimmed = await build(true)
+  const afters = (tree: string) => tree.split('\n').filter((l) => l.includes('bound _after')).length
+  t.ok(afters(plain) > 4, 'Fastify lists an after() per route')
+  t.ok(afters(trimmed) <= 1, 'the trimmed tree does not (the instance\'s first one is queued before it is trimmed)')
+  t.match(trimmed, /outerPlugin[^\n]*\n[^\n]*innerRoutes/, 'the plugins and their nesting are kept')
+  t.match(trimmed.split('\n')[0], /^root /, 'one root')
 })
