@@ -27,7 +27,10 @@ const require = createRequire(import.meta.url)
 
 type ResponseMap = Record<string, unknown>
 
-const shared = new Map<string, ResponseMap>()
+// Held weakly: a map lives as long as some route uses it (instances built with Fastify's own, uncached
+// serializer compiler get maps nobody shares, and must not be kept by this registry).
+const shared = new Map<string, WeakRef<ResponseMap>>()
+const forget = new FinalizationRegistry<string>((key) => { if (shared.get(key)?.deref() === undefined) shared.delete(key) })
 const ids = new WeakMap<object, number>()
 let nextId = 1
 
@@ -58,9 +61,10 @@ export function sharedResponseMap (map: unknown): unknown {
   if (typeof map !== 'object' || map === null || Object.getPrototypeOf(map) !== Object.prototype) return map
   const key = keyOf(map as ResponseMap)
   if (key === undefined) return map
-  const found = shared.get(key)
+  const found = shared.get(key)?.deref()
   if (found) return found
-  shared.set(key, map as ResponseMap)
+  shared.set(key, new WeakRef(map as ResponseMap))
+  forget.register(map as ResponseMap, key)
   return map
 }
 
