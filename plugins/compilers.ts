@@ -3,6 +3,8 @@
 import { createRequire } from 'node:module'
 import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify'
 import fastJson from 'fast-json-stringify'
+// Routes with the same schemas also share Fastify's status → serializer map (see there).
+import './fastify-internals.ts'
 
 const require = createRequire(import.meta.url)
 const Ajv = require('ajv').default as typeof import('ajv').default

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/index.ts'
 import { serializerCompiler, validatorCompiler } from '../plugins/compilers.ts'
+import { shareNotFoundTrees, trimPluginTree } from '../plugins/fastify-internals.ts'
 import type { TenantDocument } from '../plugins/dialect.ts'
 import { installEnvelope, type Envelope } from '../plugins/errors.ts'
 import { createTenantIdentity } from '../plugins/identity/index.ts'
@@ -89,6 +90,10 @@ export async function buildTenantApp (config: TenantConfig, shared: SharedServic
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     return503OnClosing: false
   })
+  // Its not-found handlers (the tenant's, a prefixed dialect's) answer every method from one tree, not 35.
+  shareNotFoundTrees(app)
+  // …and its plugin tree (printPlugins) lists plugins, not the after() callback of every route.
+  trimPluginTree(app)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   const providers = createProviderRegistry(config.providers)

@@ -6,9 +6,9 @@ import accountRoutes from './account.ts'
 import magicLinkRoutes from './magic-link.ts'
 import type { ByLinkOptions } from './options.ts'
 import socialRoutes, { E } from './social.ts'
-import { named } from '../../plugins/plugin-name.ts'
+import { routeGroups } from '../../plugins/plugin-name.ts'
 
-named(magicLinkRoutes, socialRoutes, accountRoutes)
+routeGroups(magicLinkRoutes, socialRoutes, accountRoutes)
 
 export default async function byLink (app: FastifyInstance, opts: ByLinkOptions): Promise<void> {
   if (opts.debugLinks) {

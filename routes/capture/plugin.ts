@@ -11,11 +11,11 @@ import type { CaptureOptions } from './options.ts'
 import socialLoginRoutes from './social-login.ts'
 import tokenRoutes from './token.ts'
 import traditionalRoutes from './traditional.ts'
-import { named } from '../../plugins/plugin-name.ts'
+import { routeGroups } from '../../plugins/plugin-name.ts'
 
 type Body = 'capture' | 'oauth' | 'engage' | 'engage-page'
 
-named(nativeRoutes, traditionalRoutes, tokenRoutes, socialLoginRoutes)
+routeGroups(nativeRoutes, traditionalRoutes, tokenRoutes, refreshRoutes, profileRoutes, socialLoginRoutes)
 
 export default async function captureDialect (app: FastifyInstance, opts: CaptureOptions): Promise<void> {
   // Form, multipart (@fastify/multipart through the shared hook) and JSON bodies. The WordPress janrain_capture

@@ -7,13 +7,13 @@ import loginRoutes from './login.ts'
 import type { OAuthConfirmOptions } from './options.ts'
 import { ACCOUNT_ROUTE, CALLBACK_ROUTE, fillTemplate, JWKS_ROUTE, LOGIN_ROUTE, LOGOUT_ROUTE, sendStatus, type CallbackError, type Shared } from './shared.ts'
 import signInRoutes from './sign-in.ts'
-import { named } from '../../plugins/plugin-name.ts'
+import { routeGroups } from '../../plugins/plugin-name.ts'
 
 const REASON_PHRASE_ROUTES = new Set([LOGIN_ROUTE, JWKS_ROUTE, ACCOUNT_ROUTE, LOGOUT_ROUTE])
 /** The bare status of init; on login and the token routes, the status with its reason phrase as text/plain (Express's sendStatus). */
 const status = (req: FastifyRequest, code: number): Answer => REASON_PHRASE_ROUTES.has(req.routeOptions.url ?? '') ? sendStatus(code) : { status: code }
 
-named(signInRoutes, loginRoutes)
+routeGroups(signInRoutes, loginRoutes, accountRoutes)
 
 export default async function oauthConfirm (app: FastifyInstance, opts: OAuthConfirmOptions): Promise<void> {
   const tenant = app.tenant

@@ -5,9 +5,9 @@ import { installEnvelope } from '../../plugins/errors.ts'
 import type { RestSocialAuthOptions } from './options.ts'
 import socialAuthRoutes, { E } from './social-auth.ts'
 import userRoutes from './user.ts'
-import { named } from '../../plugins/plugin-name.ts'
+import { routeGroups } from '../../plugins/plugin-name.ts'
 
-named(socialAuthRoutes, userRoutes)
+routeGroups(socialAuthRoutes, userRoutes)
 
 export default async function restSocialAuth (app: FastifyInstance, opts: RestSocialAuthOptions): Promise<void> {
   drfParsers(app)

@@ -12,11 +12,11 @@ import type { InstanceConfig, SyncanoOptions } from './options.ts'
 import { syncanoParsers } from './parsers.ts'
 import { DETAILS, refuse, resolved, USER_KEY_KIND, type Hook, type RouteOptions } from './shared.ts'
 import userRoutes from './user.ts'
-import { named } from '../../plugins/plugin-name.ts'
+import { named, routeGroups } from '../../plugins/plugin-name.ts'
 
 const USER_KEY_SHAPE = /^[0-9a-f]{40}$/
 
-named(authRoutes, userRoutes)
+routeGroups(authRoutes, userRoutes)
 
 export default async function syncano (fastify: FastifyInstance, opts: SyncanoOptions): Promise<void> {
   const tenant: TenantContext = fastify.tenant
