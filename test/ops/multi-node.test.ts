@@ -10,12 +10,12 @@ import { promisify } from 'node:util'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
 import t from 'tap'
-import { TEST_DATABASE_URL, TEST_REDIS_URL, tenantDoc, uniqueName } from '../helpers/build.ts'
+import { TEST_REDIS_URL, tenantDoc, uniqueName } from '../helpers/build.ts'
 import { freePort } from '../helpers/redis.ts'
 import { startSmtpPeer } from '../peers/smtp-peer.ts'
 import { builtDist } from '../helpers/built.ts'
+import { freshSchema } from '../helpers/processes.ts'
 
 let dist = ''
 t.setTimeout(600_000) // `npm run build` first, on a loaded 2-core machine
@@ -37,11 +37,7 @@ t.test('two app processes and two workers serve one user\'s flow', async (t) => 
   dist = await builtDist()
   const smtp = await startSmtpPeer()
   t.teardown(() => smtp.close())
-  const schema = uniqueName('vst')
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA "${schema}"`)
-  t.teardown(async () => { await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); await admin.end() })
+  const schema = await freshSchema(t)
   const dir = mkdtempSync(path.join(tmpdir(), 'vst-nodes-'))
   writeFileSync(path.join(dir, 'multi.json'), JSON.stringify(tenantDoc('multi', {
     clients: [{ id: 'multi-client' }], dialects: { 'by-link': { linkUrl: 'https://multi.app/l/{token}' } }
@@ -49,7 +45,7 @@ t.test('two app processes and two workers serve one user\'s flow', async (t) => 
   // Every process of one deployment shares the sealing key (outbox bodies sealed by a server, opened by a worker).
   const shared = {
     VESTIBULE_SECRET_KEY: randomBytes(32).toString('base64'),
-    NODE_ENV: 'production', DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, REDIS_URL: TEST_REDIS_URL,
+    NODE_ENV: 'production', DATABASE_URL: schema.url, REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: uniqueName('vstnodes'), SMTP_URL: smtp.url, TENANTS_DIR: dir, TENANTS_WATCH: '0', LOG_LEVEL: 'info', HOST: '127.0.0.1'
   }
   const [portA, portB] = [await freePort(), await freePort()]
@@ -79,14 +75,10 @@ t.test('two app processes and two workers serve one user\'s flow', async (t) => 
 
 t.test('two app processes: a tenant created through one is served by the other; 412 on a concurrent edit; a restore', async (t) => {
   dist = await builtDist()
-  const schema = uniqueName('vst')
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA "${schema}"`)
-  t.teardown(async () => { await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); await admin.end() })
+  const schema = await freshSchema(t)
   const env = {
     VESTIBULE_SECRET_KEY: randomBytes(32).toString('base64'),
-    NODE_ENV: 'production', DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}`, REDIS_URL: TEST_REDIS_URL,
+    NODE_ENV: 'production', DATABASE_URL: schema.url, REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: uniqueName('vstadm'), TENANTS_DIR: mkdtempSync(path.join(tmpdir(), 'vst-adm-')), TENANTS_WATCH: '0',
     // No poll: only the Redis announcement can bring a change from one process to the other.
     TENANTS_DB_POLL_SECONDS: '0', LOG_LEVEL: 'info', HOST: '127.0.0.1'
