@@ -112,7 +112,8 @@ t.test('two app processes: a tenant created through one is served by the other; 
 
   const [x, y] = await Promise.all([
     call(A, 'PATCH', '/tenants/spread', { dialects: { 'rest-social-auth': {} } }, { 'if-match': '"1"' }),
-    call(B, 'PATCH', '/tenants/spread', { dialects: { syncano: {} } }, { 'if-match': '"1"' })
+    // Both edits valid on version 1, so whichever takes the row's lock first wins (the syncano dialect needs an instance).
+    call(B, 'PATCH', '/tenants/spread', { instances: [{ name: 'spread-inst', apiKeys: ['spread-key-0123456789abcdef'] }], dialects: { syncano: {} } }, { 'if-match': '"1"' })
   ])
   t.same([x.status, y.status].sort(), [200, 412], 'one edit wins, the other gets 412')
   const winner = x.status === 200 ? 'rest-social-auth' : 'syncano'
