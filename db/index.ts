@@ -65,7 +65,7 @@ export interface DatabaseHandle {
   close (): Promise<void>
 }
 
-type PoolQuery = <R>(text: string, values: unknown[]) => Promise<R[]>
+export type PoolQuery = <R>(text: string, values: unknown[]) => Promise<R[]>
 const poolQueries = new WeakMap<object, PoolQuery>()
 
 /**

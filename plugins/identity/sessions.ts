@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import type { Session, User } from '../../db/index.ts'
 import { hashToken, randomToken } from '../crypto.ts'
 import type { Executor } from './executor.ts'
-import { rows, SQL } from './statements.ts'
+import { batchedRows, rows, SQL, VERIFY_SESSION, VERIFY_SESSION_BRIEF } from './statements.ts'
 
 export type SessionKind = 'token' | 'access' | 'refresh' | 'user_key' | (string & {})
 
@@ -36,9 +36,9 @@ type SessionUserRow = User & { s_id: string, s_kind: string, s_client_id: string
 export async function verifySession (db: Executor, tenantId: string, kinds: readonly SessionKind[], token: string): Promise<VerifiedSession | undefined> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 512 || kinds.length === 0) return undefined
   const hash = hashToken(token)
-  const [row] = await rows<SessionUserRow>(db, SQL.verifySession, [tenantId, hash, kinds])
+  const [row] = await batchedRows<SessionUserRow>(db, VERIFY_SESSION, [tenantId, hash, kinds])
   if (!row) return undefined
-  const { s_id: id, s_kind: kind, s_client_id: clientId, s_source: source, s_created_at: createdAt, s_expires_at: expiresAt, s_revoked_at: revokedAt, ...user } = row
+  const { i: _i, s_id: id, s_kind: kind, s_client_id: clientId, s_source: source, s_created_at: createdAt, s_expires_at: expiresAt, s_revoked_at: revokedAt, ...user } = row
   return {
     session: { id, tenant_id: tenantId, user_id: user.id, kind, token_hash: hash, client_id: clientId, source, created_at: createdAt, expires_at: expiresAt, revoked_at: revokedAt },
     user
@@ -54,9 +54,9 @@ type BriefRow = BriefUser & { s_id: string, s_kind: string, s_client_id: string 
 /** verifySession for profile reads: the live session of a not-blocked account with a few user columns; one round trip. */
 export async function verifySessionBrief (db: Executor, tenantId: string, kinds: readonly SessionKind[], token: string): Promise<BriefSession | undefined> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 512 || kinds.length === 0) return undefined
-  const [row] = await rows<BriefRow>(db, SQL.verifySessionBrief, [tenantId, hashToken(token), kinds])
+  const [row] = await batchedRows<BriefRow>(db, VERIFY_SESSION_BRIEF, [tenantId, hashToken(token), kinds])
   if (!row) return undefined
-  const { s_id: id, s_kind: kind, s_client_id: clientId, ...user } = row
+  const { i: _i, s_id: id, s_kind: kind, s_client_id: clientId, ...user } = row
   return { session: { id, kind, client_id: clientId }, user }
 }
 

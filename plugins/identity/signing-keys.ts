@@ -12,7 +12,7 @@ import type { Session, SigningKey, User } from '../../db/index.ts'
 import { open, processKeyring, seal } from '../../db/sealing.ts'
 import { inTransaction, type Executor } from './executor.ts'
 import { issueSession, type IssueSessionInput, type SessionKind, type VerifiedSession } from './sessions.ts'
-import { rows, SQL } from './statements.ts'
+import { batchedRows, VERIFY_SESSION_JWT } from './statements.ts'
 
 /** What a tenant's keys may be: ES256 (P-256) or RS256 (2048-bit RSA). Both verify with jsonwebtoken, passport-jwt and jose. */
 export const JWT_ALGORITHMS = ['ES256', 'RS256'] as const
@@ -182,7 +182,7 @@ export async function verifySignedSession (db: Executor, tenantId: string, kinds
     ({ jti } = decodeJwt(token))
   } catch { return undefined }
   if (typeof kid !== 'string' || !KID.test(kid) || !isAlgorithm(alg) || typeof jti !== 'string' || !JTI.test(jti)) return undefined
-  const [row] = await rows<JwtRow>(db, SQL.verifySessionJwt, [tenantId, kid, jti, kinds])
+  const [row] = await batchedRows<JwtRow>(db, VERIFY_SESSION_JWT, [tenantId, kid, jti, kinds])
   if (!row || row.k_alg !== alg || !isAlgorithm(row.k_alg)) return undefined
   const cacheId = `${tenantId}:${kid}`
   const key = publicKeys.get(cacheId) ?? remember(publicKeys, cacheId, await importAsymmetric(row.k_jwk, row.k_alg))
@@ -192,7 +192,7 @@ export async function verifySignedSession (db: Executor, tenantId: string, kinds
       algorithms: [row.k_alg], issuer: opts.issuer, ...(opts.audience !== undefined ? { audience: opts.audience } : {}), requiredClaims: ['iat', 'sub', 'jti']
     }))
   } catch { return undefined }
-  const { k_alg: _alg, k_jwk: _jwk, s_id: id, s_kind: kind, s_client_id: clientId, s_source: source, s_created_at: createdAt, s_expires_at: expiresAt, s_revoked_at: revokedAt, ...user } = row
+  const { i: _i, k_alg: _alg, k_jwk: _jwk, s_id: id, s_kind: kind, s_client_id: clientId, s_source: source, s_created_at: createdAt, s_expires_at: expiresAt, s_revoked_at: revokedAt, ...user } = row
   if (id === null || claims.jti !== jti || claims.sub !== user.uuid || user.disabled_at) return undefined
   return {
     session: { id, tenant_id: tenantId, user_id: user.id, kind, token_hash: jti, client_id: clientId, source, created_at: createdAt, expires_at: expiresAt, revoked_at: revokedAt },

@@ -4,6 +4,7 @@
 // so a column added later changes no prepared statement's result), and takes one round trip.
 // Parameters are positional ($1…) on PostgreSQL and PGlite.
 import { CompiledQuery } from 'kysely'
+import { BatchedRead, batchedStatement, type BatchedStatement } from '../../db/batch.ts'
 import { poolQueryOf } from '../../db/index.ts'
 import { preparedStatement as named } from '../../db/prepared.ts'
 import type { Executor } from './executor.ts'
@@ -86,34 +87,6 @@ export const SOCIAL_SQL = {
 // ---- end of the social sign-in block ----
 
 export const SQL = {
-  /** $1 tenant, $2 token hash, $3 kinds (text[]): the live session with its user, in one round trip. */
-  verifySession: named('vst_verify_session', `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
-      s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
-    from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
-    where s.tenant_id = $1 and s.token_hash = $2 and s.kind = any($3::text[]) and s.revoked_at is null
-      and (s.expires_at is null or s.expires_at > now())`),
-  /**
-   * A signed session token (JWT) in one round trip: $1 tenant, $2 the header's kid, $3 the jti (the session's
-   * token hash), $4 kinds (text[]). One row when the key exists and is not retired (its alg and public JWK),
-   * with the live session and its user joined in, or nulls there when the session is dead.
-   */
-  verifySessionJwt: named('vst_verify_session_jwt', `select k.alg as k_alg, k.public_jwk as k_jwk, v.* from signing_keys k
-    left join lateral (select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
-        s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
-      from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
-      where s.tenant_id = $1 and s.token_hash = $3 and s.kind = any($4::text[]) and s.revoked_at is null
-        and (s.expires_at is null or s.expires_at > now())) v on true
-    where k.tenant_id = $1 and k.kid = $2 and k.retired_at is null`),
-  /**
-   * $1 tenant, $2 token hash, $3 kinds (text[]): the live session of an account that is not blocked, with the
-   * few user columns a profile read serializes (fewer columns: less for PostgreSQL to send and pg to decode
-   * per request). The blocked-account rule of TenantIdentity.verifySession is in the WHERE here.
-   */
-  verifySessionBrief: named('vst_verify_session_brief', `select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id,
-      ${BRIEF_USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}
-    from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
-    where s.tenant_id = $1 and s.token_hash = $2 and s.kind = any($3::text[]) and s.revoked_at is null
-      and (s.expires_at is null or s.expires_at > now()) and u.disabled_at is null`),
   /** $1 tenant, $2 purpose, $3 token hash: consume once. */
   consumeToken: named('vst_consume_token', `update one_time_tokens set consumed_at = now()
     where tenant_id = $1 and purpose = $2 and token_hash = $3 and consumed_at is null and expires_at > now()
@@ -171,6 +144,62 @@ export const SQL = {
     )
     select id, username, email, given_name, family_name, is_new from account`)
 } as const
+
+// ---- The token lookups: batched reads (db/batch.ts, batchedRows) ----
+// Each call is one row of `h` (tenant, token hash, kinds, and its position `i`, which each row returned carries).
+
+/** Per call a tenant, a token hash and the session kinds (text[]): the live session with its user. */
+export const VERIFY_SESSION = batchedStatement('vst_verify_session', ['text', 'text', 'text[]'], (values) => `select h.i,
+      s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
+      s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
+    from (${values}) as h(tenant_id, token_hash, kinds, i)
+    join sessions s on s.tenant_id = h.tenant_id and s.token_hash = h.token_hash
+    join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
+    where s.kind = any(h.kinds) and s.revoked_at is null and (s.expires_at is null or s.expires_at > now())`)
+
+/**
+ * Per call a tenant, a token hash and the kinds: the live session of an account that is not blocked, with the
+ * few user columns a profile read serializes (fewer columns: less for PostgreSQL to send and pg to decode per
+ * request). The blocked-account rule of TenantIdentity.verifySession is in the WHERE here.
+ */
+export const VERIFY_SESSION_BRIEF = batchedStatement('vst_verify_session_brief', ['text', 'text', 'text[]'], (values) => `select h.i,
+      s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, ${BRIEF_USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}
+    from (${values}) as h(tenant_id, token_hash, kinds, i)
+    join sessions s on s.tenant_id = h.tenant_id and s.token_hash = h.token_hash
+    join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
+    where s.kind = any(h.kinds) and s.revoked_at is null and (s.expires_at is null or s.expires_at > now()) and u.disabled_at is null`)
+
+/**
+ * A signed session token (JWT): per call a tenant, the header's kid, the jti (the session's token hash) and the
+ * kinds. One row when the key exists and is not retired (its alg and public JWK), with the live session and its
+ * user joined in, or nulls there when the session is dead.
+ */
+export const VERIFY_SESSION_JWT = batchedStatement('vst_verify_session_jwt', ['text', 'text', 'text', 'text[]'], (values) => `select h.i,
+      k.alg as k_alg, k.public_jwk as k_jwk, v.*
+    from (${values}) as h(tenant_id, kid, jti, kinds, i)
+    join signing_keys k on k.tenant_id = h.tenant_id and k.kid = h.kid and k.retired_at is null
+    left join lateral (select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
+        s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
+      from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
+      where s.tenant_id = h.tenant_id and s.token_hash = h.jti and s.kind = any(h.kinds) and s.revoked_at is null
+        and (s.expires_at is null or s.expires_at > now())) v on true`)
+
+const batches = new WeakMap<object, Map<BatchedStatement, BatchedRead<any>>>()
+
+/**
+ * A batched read (db/batch.ts): outside a transaction on PostgreSQL, the calls of one event-loop turn share one
+ * statement; elsewhere (PGlite, inside a transaction) this call goes alone, as the statement of one row. The rows
+ * of this call.
+ */
+export async function batchedRows<R> (db: Executor, statement: BatchedStatement, params: readonly unknown[]): Promise<Array<R & { i: number }>> {
+  const direct = poolQueryOf(db)
+  if (direct === undefined) return rows<R & { i: number }>(db, statement.text(1), params)
+  let mine = batches.get(direct)
+  if (mine === undefined) batches.set(direct, mine = new Map())
+  let batch = mine.get(statement)
+  if (batch === undefined) mine.set(statement, batch = new BatchedRead(direct, statement))
+  return batch.run(params)
+}
 
 export async function rows<R> (db: Executor, text: string, params: readonly unknown[]): Promise<R[]> {
   // Outside a transaction on PostgreSQL: straight to the pool (no Kysely connection handling per statement).
