@@ -1,4 +1,4 @@
-// Read statements of concurrent requests sent as one: every call made in the same turn of the event loop
+// Statements of concurrent requests sent as one: every call made in the same turn of the event loop
 // waits for that turn's end (setImmediate), then one statement carries all of their parameters and each
 // caller gets the rows of its own. One round trip (one write, one read, one statement for PostgreSQL to
 // bind and run) for the many lookups a busy node makes at once, instead of one each. A lone call goes
@@ -12,7 +12,9 @@
 // dearer than one made for the actual arrays, plans the statement again on every execution: 0.2 ms each.)
 //
 // A statement that fails fails every call of its batch with the same error, as each would have failed alone
-// (a lost connection, a timeout). Only reads: a write batched with other requests' writes would share their fate.
+// (a lost connection, a timeout). A batched write is one statement, so a failed batch wrote nothing: when its
+// error is one of the calls' own (`alone`: a constraint, a deadlock with another writer), each call of the
+// batch runs again by itself, in the statement of one row, and gets its own answer or error.
 import type { PoolQuery } from './index.ts'
 import { preparedStatement } from './prepared.ts'
 
@@ -27,13 +29,15 @@ export interface BatchedStatement {
   readonly arity: number
   /** The statement for `size` calls (one of BATCH_SIZES), registered as the named statement `<name>_<size>`. */
   text (size: number): string
+  /** A batch of several that failed with an error this accepts runs again one call at a time (writes). */
+  readonly alone?: (err: unknown) => boolean
 }
 
 /**
  * A batched read: `types` are the PostgreSQL types of one call's parameters, `build` gets the VALUES list
  * (`(values …) as h(<columns>, i)` is the caller's to write, so it names the columns) and returns the statement.
  */
-export function batchedStatement (name: string, types: readonly string[], build: (values: string) => string): BatchedStatement {
+export function batchedStatement (name: string, types: readonly string[], build: (values: string) => string, opts: { alone?: (err: unknown) => boolean } = {}): BatchedStatement {
   const texts = new Map<number, string>()
   for (const size of BATCH_SIZES) {
     const rows = Array.from({ length: size }, (_, j) => `(${types.map((t, c) => `$${j * types.length + c + 1}::${t}`).join(', ')}, ${j + 1})`)
@@ -42,6 +46,7 @@ export function batchedStatement (name: string, types: readonly string[], build:
   return {
     name,
     arity: types.length,
+    alone: opts.alone,
     text (size) {
       const text = texts.get(size)
       if (text === undefined) throw new Error(`${name}: no statement for ${size} calls`)
@@ -58,15 +63,17 @@ export function batchSize (n: number): number {
 
 interface Pending<R> { params: readonly unknown[], resolve: (rows: R[]) => void, reject: (err: unknown) => void }
 
-export class BatchedRead<R extends { i: number }> {
+export class Batched<R extends { i: number }> {
   readonly #query: PoolQuery
   readonly #statement: BatchedStatement
+  readonly #alone: ((err: unknown) => boolean) | undefined
   #pending: Array<Pending<R>> = []
   #scheduled = false
 
   constructor (query: PoolQuery, statement: BatchedStatement) {
     this.#query = query
     this.#statement = statement
+    this.#alone = statement.alone
   }
 
   /** The rows of this call's parameters. */
@@ -98,6 +105,7 @@ export class BatchedRead<R extends { i: number }> {
       for (const row of rows) mine[Number(row.i) - 1]?.push(row)
       for (let j = 0; j < batch.length; j++) batch[j].resolve(mine[j])
     }, (err: unknown) => {
+      if (batch.length > 1 && this.#alone?.(err)) { for (const p of batch) this.#send([p]); return }
       for (const p of batch) p.reject(err)
     })
   }

@@ -4,7 +4,7 @@
 // so a column added later changes no prepared statement's result), and takes one round trip.
 // Parameters are positional ($1…) on PostgreSQL and PGlite.
 import { CompiledQuery } from 'kysely'
-import { BatchedRead, batchedStatement, type BatchedStatement } from '../../db/batch.ts'
+import { Batched, batchedStatement, type BatchedStatement } from '../../db/batch.ts'
 import { poolQueryOf } from '../../db/index.ts'
 import { preparedStatement as named } from '../../db/prepared.ts'
 import type { Executor } from './executor.ts'
@@ -101,48 +101,7 @@ export const SQL = {
     values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision)) returning ${SESSION_COLUMNS}`),
   /** Parameters built by eventParams (plugins/events/row.ts). */
   insertEvent: named('vst_insert_event', `insert into audit_events (${EVENT_COLUMNS})
-    values ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)`),
-  /**
-   * The magic-link login in one statement: consume the link, find the verified account of its address or
-   * create it, record `login`/`register`, issue the session. $1 tenant, $2 link token hash, $3 session
-   * kind, $4 session token hash, $5 client, $6 source, $7 session ttl seconds or null; the event's
-   * context: $8 dialect, $9 provider, $10 client, $11 request id, $12 client address, $13 user agent
-   * (eventParams' fifth to tenth).
-   * Returns one row (id, username, email, given_name, family_name, is_new), or none, having written nothing, when
-   * the link is not live or the address's holder is one the transactional path must decide: unverified
-   * (it gives the address up first), disabled (refused), or stored with non-ASCII letters (lower() would
-   * fold them; the exact re-check of findUserByEmail applies). A concurrent first login of the same
-   * address makes the insert do nothing: the session's user_id is then NULL, and the NOT NULL violation
-   * (23502) rolls the whole statement back, link included; the caller takes the transactional path.
-   */
-  magicLinkLogin: named('vst_magic_link_login', `with link as (
-      update one_time_tokens tok set consumed_at = now()
-      where tok.tenant_id = $1 and tok.purpose = 'magic-link' and tok.token_hash = $2
-        and tok.consumed_at is null and tok.expires_at > now() and tok.email is not null
-        and not exists (select 1 from users h where h.tenant_id = $1 and lower(h.email) = lower(tok.email)
-          and (not h.email_verified or h.disabled_at is not null or octet_length(h.email) <> char_length(h.email)))
-      returning tok.email
-    ), found as (
-      select u.id, u.username, u.email, u.given_name, u.family_name from users u join link on lower(u.email) = lower(link.email)
-      where u.tenant_id = $1
-    ), created as (
-      insert into users (tenant_id, email, email_verified)
-      select $1, link.email, true from link where not exists (select 1 from found)
-      on conflict (tenant_id, lower(email)) where email is not null do nothing
-      returning id, username, email, given_name, family_name
-    ), account as (
-      select id, username, email, given_name, family_name, false as is_new from found
-      union all
-      select id, username, email, given_name, family_name, true from created
-    ), event as (
-      insert into audit_events (${EVENT_COLUMNS})
-      select $1, account.id, case when account.is_new then 'register' else 'login' end, '{"method":"magic-link"}'::jsonb,
-        $8, $9, $10, $11, $12, $13 from account
-    ), session as (
-      insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
-      select $1, (select id from account), $3, $4, $5, $6, now() + make_interval(secs => $7::double precision) from link
-    )
-    select id, username, email, given_name, family_name, is_new from account`)
+    values ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)`)
 } as const
 
 // ---- The token lookups: batched reads (db/batch.ts, batchedRows) ----
@@ -184,7 +143,67 @@ export const VERIFY_SESSION_JWT = batchedStatement('vst_verify_session_jwt', ['t
       where s.tenant_id = h.tenant_id and s.token_hash = h.jti and s.kind = any(h.kinds) and s.revoked_at is null
         and (s.expires_at is null or s.expires_at > now())) v on true`)
 
-const batches = new WeakMap<object, Map<BatchedStatement, BatchedRead<any>>>()
+/**
+ * The magic-link login in one statement, batched (db/batch.ts): consume the link, find the verified account of its
+ * address or create it, record `login`/`register`, issue the session. Each call is one row of `h`: tenant, link
+ * token hash, session kind, session token hash, client, source, session ttl seconds or null, and the event's
+ * context (dialect, provider, client, request id, address, user agent: eventParams' fifth to tenth).
+ * Returns per call one row (i, id, username, email, given_name, family_name, is_new), or none, having written
+ * nothing for that call, when the link is not live or the address's holder is one the transactional path must
+ * decide: unverified (it gives the address up first), disabled (refused), or stored with non-ASCII letters
+ * (lower() would fold them; the exact re-check of findUserByEmail applies).
+ * Within a batch: two calls naming one link, one consumes it and the other gets no row (the transactional path
+ * then finds it spent); two calls creating one address's account, the first registers it and the second signs
+ * in to it. A concurrent first login of the same address elsewhere makes the insert do nothing: that call's
+ * session then has a NULL user_id, and the NOT NULL violation (23502) rolls the whole statement back, links
+ * included; each call of the batch then runs alone (`alone`), and the one that met the race takes the
+ * transactional path.
+ */
+export const MAGIC_LINK_LOGIN = batchedStatement('vst_magic_link_login',
+  ['text', 'text', 'text', 'text', 'text', 'text', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text'],
+  (values) => `with h (tenant_id, link_hash, kind, session_hash, client_id, source, ttl, dialect, provider, ev_client, request_id, address, agent, i) as (
+      ${values}
+    ), link as (
+      update one_time_tokens tok set consumed_at = now()
+      from h
+      where tok.tenant_id = h.tenant_id and tok.purpose = 'magic-link' and tok.token_hash = h.link_hash
+        and tok.consumed_at is null and tok.expires_at > now() and tok.email is not null
+        and not exists (select 1 from users x where x.tenant_id = h.tenant_id and lower(x.email) = lower(tok.email)
+          and (not x.email_verified or x.disabled_at is not null or octet_length(x.email) <> char_length(x.email)))
+      returning h.i, h.tenant_id, tok.email
+    ), found as (
+      select link.i, u.id, u.username, u.email, u.given_name, u.family_name
+      from link join users u on u.tenant_id = link.tenant_id and lower(u.email) = lower(link.email)
+    ), created as (
+      insert into users (tenant_id, email, email_verified)
+      select distinct on (link.tenant_id, lower(link.email)) link.tenant_id, link.email, true
+      from link where not exists (select 1 from found where found.i = link.i)
+      order by link.tenant_id, lower(link.email), link.i
+      on conflict (tenant_id, lower(email)) where email is not null do nothing
+      returning id, tenant_id, username, email, given_name, family_name
+    ), account as (
+      select found.i, found.id, found.username, found.email, found.given_name, found.family_name, false as is_new from found
+      union all
+      select link.i, c.id, c.username, c.email, c.given_name, c.family_name, link.i = min(link.i) over (partition by c.id)
+      from link join created c on c.tenant_id = link.tenant_id and lower(c.email) = lower(link.email)
+      where not exists (select 1 from found where found.i = link.i)
+    ), event as (
+      insert into audit_events (${EVENT_COLUMNS})
+      select h.tenant_id, account.id, case when account.is_new then 'register' else 'login' end, '{"method":"magic-link"}'::jsonb,
+        h.dialect, h.provider, h.ev_client, h.request_id, h.address, h.agent
+      from account join h on h.i = account.i
+    ), session as (
+      insert into sessions (tenant_id, user_id, kind, token_hash, client_id, source, expires_at)
+      select h.tenant_id, (select account.id from account where account.i = link.i), h.kind, h.session_hash, h.client_id, h.source,
+        now() + make_interval(secs => h.ttl)
+      from link join h on h.i = link.i
+    )
+    select i, id, username, email, given_name, family_name, is_new from account`,
+  // A constraint of one call (the concurrent first login's 23502, a unique key), a deadlock or serialization
+  // failure with another writer: not the batch's, so each call is tried alone. A lost connection is everyone's.
+  { alone: (err) => /^(23|40)/.test(String((err as { code?: unknown } | null)?.code ?? '')) })
+
+const batches = new WeakMap<object, Map<BatchedStatement, Batched<any>>>()
 
 /**
  * A batched read (db/batch.ts): outside a transaction on PostgreSQL, the calls of one event-loop turn share one
@@ -197,7 +216,7 @@ export async function batchedRows<R> (db: Executor, statement: BatchedStatement,
   let mine = batches.get(direct)
   if (mine === undefined) batches.set(direct, mine = new Map())
   let batch = mine.get(statement)
-  if (batch === undefined) mine.set(statement, batch = new BatchedRead(direct, statement))
+  if (batch === undefined) mine.set(statement, batch = new Batched(direct, statement))
   return batch.run(params)
 }
 

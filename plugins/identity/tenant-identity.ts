@@ -15,7 +15,7 @@ import {
   issueSession, revokeSession, revokeSessionById, revokeSessionsBySource, revokeUserSessions, verifySession, verifySessionBrief,
   type BriefSession, type IssueSessionInput, type SessionKind, type VerifiedSession
 } from './sessions.ts'
-import { rows, SOCIAL_SQL, SQL } from './statements.ts'
+import { batchedRows, MAGIC_LINK_LOGIN, rows, SOCIAL_SQL, SQL } from './statements.ts'
 import { issueSignedSession, publicJwks, verifySignedSession, type JwtAlgorithm, type SignedSessionOptions } from './signing-keys.ts'
 import { attachIdentity, resolveSocialLogin, returningSocialLogin, type AttachOutcome, type LinkingRule, type LoginIdentity, type ReturningSession } from './social.ts'
 import { consumeOneTimeToken, createOneTimeToken, peekOneTimeToken, type ConsumeResult, type CreateTokenInput, type TokenPurpose } from './tokens.ts'
@@ -261,7 +261,7 @@ export class TenantIdentity {
 
   /**
    * The common magic-link login (a live link, a verified account or none yet) as one statement
-   * (SQL.magicLinkLogin); null when it wrote nothing and the transactional path above must decide (a link
+   * (MAGIC_LINK_LOGIN, shared with the other logins of the same event-loop turn); null when it wrote nothing and the transactional path above must decide (a link
    * not live, an unverified or disabled holder, a concurrent first login of the address, a link from
    * before the email column).
    */
@@ -269,15 +269,15 @@ export class TenantIdentity {
     if (typeof token !== 'string' || token.length === 0 || token.length > 512 || this.#db.isTransaction) return null
     const issued = session.token ?? randomToken()
     try {
-      const [row] = await rows<MagicLinkUser & { is_new: boolean }>(this.#db, SQL.magicLinkLogin, [
+      const [row] = await batchedRows<MagicLinkUser & { is_new: boolean }>(this.#db, MAGIC_LINK_LOGIN, [
         this.tenantId, hashToken(token), session.kind, hashToken(issued), session.clientId ?? null, session.source ?? null, session.ttlSeconds || null,
         ...eventParams(this.tenantId, 'login', null, {}, meta).slice(4)
       ])
       if (!row) return null
-      const { is_new: isNew, ...user } = row
+      const { i: _i, is_new: isNew, ...user } = row
       return { kind: 'signed-in', user, isNew, token: issued }
     } catch (err) {
-      if ((err as { code?: string }).code === '23502') return null // the race described at SQL.magicLinkLogin: rolled back
+      if ((err as { code?: string }).code === '23502') return null // the race described at MAGIC_LINK_LOGIN: rolled back
       throw err
     }
   }

@@ -3,7 +3,7 @@
 // never a row of another call in the batch. On both engines (PGlite and transactions run each call alone).
 import { sql } from 'kysely'
 import t from 'tap'
-import { BATCH_SIZES, BatchedRead, batchSize, MAX_BATCH } from '../../db/batch.ts'
+import { BATCH_SIZES, Batched, batchSize, MAX_BATCH } from '../../db/batch.ts'
 import { poolQueryOf } from '../../db/index.ts'
 import { hashToken } from '../../plugins/crypto.ts'
 import { createUser, issueSession, verifySession, verifySessionBrief } from '../../plugins/identity/index.ts'
@@ -81,7 +81,7 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
     t.test('the calls of one turn go as one statement; more than MAX_BATCH as several', async (t) => {
       let statements = 0
       const counted: typeof direct = (text, values) => { statements++; return direct(text, values) }
-      const read = new BatchedRead<{ i: number, email: string }>(counted, VERIFY_SESSION_BRIEF)
+      const read = new Batched<{ i: number, email: string }>(counted, VERIFY_SESSION_BRIEF)
       const n = MAX_BATCH * 2 + 10
       const answers = await Promise.all(Array.from({ length: n }, (_, j) => read.run(['a', hashToken(j % 2 ? tokens.aliceToken : tokens.unknown), ['token']])))
       t.equal(statements, 3, `${n} calls in one turn: 3 statements`)
@@ -98,7 +98,7 @@ for (const engine of ['postgres', 'pglite'] as Engine[]) {
         if (fail) { fail = false; return Promise.reject(Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' })) }
         return direct(text, values)
       }
-      const read = new BatchedRead<{ i: number }>(flaky, VERIFY_SESSION_BRIEF)
+      const read = new Batched<{ i: number }>(flaky, VERIFY_SESSION_BRIEF)
       const first = await Promise.allSettled([1, 2, 3].map(() => read.run(['a', hashToken(tokens.aliceToken), ['token']])))
       t.same(first.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
       t.match((first[0] as PromiseRejectedResult).reason, { code: 'ECONNRESET' })

@@ -1,12 +1,13 @@
-// The magic-link login in one statement (SQL.magicLinkLogin) and the hot statements as named prepared
+// The magic-link login in one statement (MAGIC_LINK_LOGIN) and the hot statements as named prepared
 // statements: what the statement writes, that it is the path taken (the connection holds its prepared
 // statement and not the transactional path's), the cases it leaves to the transactional path, its races.
+import pg from 'pg'
 import t from 'tap'
 import { sql } from 'kysely'
 import { createTenantIdentity } from '../../plugins/identity/tenant-identity.ts'
 import { hashToken } from '../../plugins/crypto.ts'
 import { createMailOutbox } from '../../plugins/mail/index.ts'
-import { testDatabase, type Engine } from '../helpers/build.ts'
+import { TEST_DATABASE_URL, testDatabase, type Engine } from '../helpers/build.ts'
 
 const log = { info () {}, warn () {}, error () {}, debug () {} } as any
 const session = { kind: 'token', clientId: 'web' } as const
@@ -28,7 +29,7 @@ t.test('postgres: a new address, then the same address again, each in the one st
   t.equal(first.isNew, true)
   t.equal(first.user.email, 'Ann@Acme.test', 'the address as typed')
   const names = await prepared()
-  t.ok(names.includes('vst_magic_link_login'), 'ran as the named statement')
+  t.ok(names.includes('vst_magic_link_login_1'), 'ran as the named statement (a batch of one)')
   t.notOk(names.includes('vst_consume_token'), 'the transactional path did not run')
   const user = await db.selectFrom('users').selectAll().where('id', '=', first.user.id).executeTakeFirstOrThrow()
   t.equal(user.email_verified, true)
@@ -96,4 +97,58 @@ t.test('pglite: the same statement on the embedded engine', async (t) => {
   t.same(await identity.signInWithMagicLink(token, session), { kind: 'invalid-token' })
   const again = await identity.signInWithMagicLink(await link('gus@acme.test'), session)
   t.ok(again.kind === 'signed-in' && !again.isNew)
+})
+
+t.test('postgres: the logins of one turn share one statement, each with its own answer, events and session', async (t) => {
+  const { db, identity, link, prepared } = await setup(t, 'postgres')
+  await db.insertInto('users').values(['old1', 'old2', 'old3'].map((n) => ({ tenant_id: 'acme', email: `${n}@acme.test`, email_verified: true }))).execute()
+  const emails = ['old1', 'old2', 'old3', 'new1', 'new2', 'new1'].map((n) => `${n}@acme.test`)
+  const tokens = [] as string[]
+  for (const e of emails) tokens.push(await link(e))
+  tokens.push(tokens[0]) // the first link twice
+  tokens.push('no-such-link')
+  const results = await Promise.all(tokens.map((tk) => identity.signInWithMagicLink(tk, session)))
+  t.ok((await prepared()).includes('vst_magic_link_login_8'), 'eight logins, one statement of eight rows')
+  t.same(results.map((r) => r.kind === 'signed-in' ? [r.user.email, r.isNew] : r.kind), [
+    ['old1@acme.test', false], ['old2@acme.test', false], ['old3@acme.test', false],
+    ['new1@acme.test', true], ['new2@acme.test', true], ['new1@acme.test', false], // the second link of new1: the account the first made
+    'invalid-token', 'invalid-token' // the first link again (spent by its first use), and an unknown one
+  ])
+  const users = await db.selectFrom('users').select(['id', 'email']).execute()
+  t.equal(users.length, 5, 'two new accounts, none twice')
+  const events = await db.selectFrom('audit_events').select(['type', 'user_id']).where('type', 'in', ['login', 'register']).execute()
+  t.same(events.map((e) => e.type).sort(), ['login', 'login', 'login', 'login', 'register', 'register'])
+  const sessions = await db.selectFrom('sessions').select(['user_id', 'token_hash']).execute()
+  t.same(sessions.map((s) => s.token_hash).sort(), results.flatMap((r) => (r.kind === 'signed-in' ? [hashToken(r.token)] : [])).sort(), 'a session per sign-in, for the token it returned')
+  for (const r of results) if (r.kind === 'signed-in') t.equal(sessions.find((s) => s.token_hash === hashToken(r.token))?.user_id, r.user.id)
+})
+
+t.test('postgres: a batch that meets a concurrent first login elsewhere runs each login alone', async (t) => {
+  const { db, identity, link, prepared } = await setup(t, 'postgres')
+  const tokens = [await link('race@acme.test'), await link('calm1@acme.test'), await link('calm2@acme.test')]
+  // Another writer is creating race@'s account and has not committed: the batch's insert of that address waits
+  // for it, then finds the row and inserts nothing, so that login's session has no user (23502): the batch rolls back.
+  const schema = (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0].s
+  const other = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` })
+  await other.connect()
+  t.teardown(() => other.end())
+  await other.query('begin')
+  const winner = await other.query(`insert into users (tenant_id, email, email_verified) values ('acme', 'race@acme.test', true) returning id`)
+  const pending = Promise.all(tokens.map((tk) => identity.signInWithMagicLink(tk, session)))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await other.query('commit')
+  const results = await pending
+  t.same(results.map((r) => r.kind === 'signed-in' ? [r.user.email, r.isNew] : r.kind), [
+    ['race@acme.test', false], ['calm1@acme.test', true], ['calm2@acme.test', true]
+  ], 'every login signed in; race@ to the account the other writer made')
+  t.equal(results[0].kind === 'signed-in' && results[0].user.id, winner.rows[0].id)
+  const names = await prepared()
+  t.ok(names.includes('vst_magic_link_login_1'), 'each alone')
+  t.notOk(names.includes('vst_consume_token'), 'alone, each in the one statement: none needed the transactional path')
+  t.equal((await db.selectFrom('users').select('id').execute()).length, 3, 'no account twice')
+  t.equal((await db.selectFrom('sessions').select('id').execute()).length, 3, 'one session each, none from the rolled-back batch')
+  t.equal((await db.selectFrom('one_time_tokens').select('id').where('consumed_at', 'is', null).execute()).length, 0, 'every link spent once')
+  t.same((await db.selectFrom('audit_events').select('type').where('type', 'in', ['login', 'register']).execute()).map((e) => e.type).sort(), ['login', 'register', 'register'])
+  const later = await Promise.all([await link('later1@acme.test'), await link('later2@acme.test'), await link('later3@acme.test')].map((tk) => identity.signInWithMagicLink(tk, session)))
+  t.ok(later.every((r) => r.kind === 'signed-in'), 'the statement of four rows runs again on the connection where it failed')
 })
