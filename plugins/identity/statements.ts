@@ -1,8 +1,9 @@
 // The hot paths' SQL, written once and executed as-is: no query building per request (Kysely's builder
 // was the largest share of a token lookup's CPU). Each is a named prepared statement on PostgreSQL
 // (db/prepared.ts: planned once per connection), selects the columns it hands back by name (never `*`,
-// so a column added later changes no prepared statement's result), and takes one round trip.
-// Parameters are positional ($1…) on PostgreSQL and PGlite.
+// so a column added later changes no prepared statement's result), and takes one round trip; the token
+// lookups and the magic-link login, at the end, are batched (db/batch.ts): the calls of one event-loop turn
+// share that round trip. Parameters are positional ($1…) on PostgreSQL and PGlite.
 import { CompiledQuery } from 'kysely'
 import { Batched, batchedStatement, type BatchedStatement } from '../../db/batch.ts'
 import { poolQueryOf } from '../../db/index.ts'
@@ -104,8 +105,8 @@ export const SQL = {
     values ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10)`)
 } as const
 
-// ---- The token lookups: batched reads (db/batch.ts, batchedRows) ----
-// Each call is one row of `h` (tenant, token hash, kinds, and its position `i`, which each row returned carries).
+// ---- Batched statements (db/batch.ts, batchedRows): the token lookups and the magic-link login ----
+// Each call is one row of `h` (its parameters, and its position `i`, which each row returned carries).
 
 /** Per call a tenant, a token hash and the session kinds (text[]): the live session with its user. */
 export const VERIFY_SESSION = batchedStatement('vst_verify_session', ['text', 'text', 'text[]'], (values) => `select h.i,
@@ -206,7 +207,7 @@ export const MAGIC_LINK_LOGIN = batchedStatement('vst_magic_link_login',
 const batches = new WeakMap<object, Map<BatchedStatement, Batched<any>>>()
 
 /**
- * A batched read (db/batch.ts): outside a transaction on PostgreSQL, the calls of one event-loop turn share one
+ * A batched statement (db/batch.ts): outside a transaction on PostgreSQL, the calls of one event-loop turn share one
  * statement; elsewhere (PGlite, inside a transaction) this call goes alone, as the statement of one row. The rows
  * of this call.
  */
