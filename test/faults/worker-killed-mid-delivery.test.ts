@@ -145,9 +145,10 @@ t.test('several mails with the worker killed at random moments: every one arrive
     await crash(worker, x.s.admin, x.appName)
     worker = await x.startWorker()
   }
-  await until('every mail delivered', () => addresses.every((a) => x.received(a).length >= 1), 60_000, 200)
-  // Bound: a row whose job the kill left active waits for BullMQ's stall check (30 s lock, then a 30 s check)
-  // before it is taken again; on a loaded machine that is the slowest path.
+  // Bound of both waits: a row whose job the kill left active waits for BullMQ's stall check (30 s lock, then a
+  // 30 s check) before it is taken again, so its mail can first go out about 60 s after the kill; on a loaded
+  // machine that is the slowest path (a 60 s bound on the delivery timed out once on a slow 2-core machine).
+  await until('every mail delivered', () => addresses.every((a) => x.received(a).length >= 1), 90_000, 200)
   await until('every row marked sent', async () => (await x.h.db.selectFrom('email_outbox').select('id').where('sent_at', 'is', null).execute()).length === 0, 90_000, 200)
   await settle()
   const rows = await x.h.db.selectFrom('email_outbox').select(['to_address', 'message_id']).execute()
