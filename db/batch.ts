@@ -1,7 +1,7 @@
 // Statements of concurrent requests sent as one: every call made in the same turn of the event loop
 // waits for that turn's end (setImmediate), then one statement carries all of their parameters and each
 // caller gets the rows of its own. One round trip (one write, one read, one statement for PostgreSQL to
-// bind and run) for the many lookups a busy node makes at once, instead of one each. A lone call goes
+// bind and run) for the many lookups or logins a busy node makes at once, instead of one each. A lone call goes
 // alone, a few microseconds later than it would have: no request waits for another.
 //
 // A batched statement reads its calls from a VALUES list, one row per call: `(values ($1, $2, 1), ($3, $4, 2))
@@ -34,7 +34,7 @@ export interface BatchedStatement {
 }
 
 /**
- * A batched read: `types` are the PostgreSQL types of one call's parameters, `build` gets the VALUES list
+ * A batched statement: `types` are the PostgreSQL types of one call's parameters, `build` gets the VALUES list
  * (`(values …) as h(<columns>, i)` is the caller's to write, so it names the columns) and returns the statement.
  */
 export function batchedStatement (name: string, types: readonly string[], build: (values: string) => string, opts: { alone?: (err: unknown) => boolean } = {}): BatchedStatement {
