@@ -108,14 +108,21 @@ export const SQL = {
 // ---- Batched statements (db/batch.ts, batchedRows): the token lookups and the magic-link login ----
 // Each call is one row of `h` (its parameters, and its position `i`, which each row returned carries).
 
+/** The session columns the full lookups hand back, prefixed so they do not collide with the user's. */
+const SESSION_ROW = `s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
+      s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at`
+/** A live session of one of the call's kinds. */
+const LIVE_SESSION = 's.kind = any(h.kinds) and s.revoked_at is null and (s.expires_at is null or s.expires_at > now())'
+/** The call's session by tenant and token hash, with its user. */
+const SESSION_OF_CALL = `join sessions s on s.tenant_id = h.tenant_id and s.token_hash = h.token_hash
+    join users u on u.id = s.user_id and u.tenant_id = s.tenant_id`
+
 /** Per call a tenant, a token hash and the session kinds (text[]): the live session with its user. */
 export const VERIFY_SESSION = batchedStatement('vst_verify_session', ['text', 'text', 'text[]'], (values) => `select h.i,
-      s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
-      s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
+      ${SESSION_ROW}, ${userColumns('u')}
     from (${values}) as h(tenant_id, token_hash, kinds, i)
-    join sessions s on s.tenant_id = h.tenant_id and s.token_hash = h.token_hash
-    join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
-    where s.kind = any(h.kinds) and s.revoked_at is null and (s.expires_at is null or s.expires_at > now())`)
+    ${SESSION_OF_CALL}
+    where ${LIVE_SESSION}`)
 
 /**
  * Per call a tenant, a token hash and the kinds: the live session of an account that is not blocked, with the
@@ -125,9 +132,8 @@ export const VERIFY_SESSION = batchedStatement('vst_verify_session', ['text', 't
 export const VERIFY_SESSION_BRIEF = batchedStatement('vst_verify_session_brief', ['text', 'text', 'text[]'], (values) => `select h.i,
       s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, ${BRIEF_USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}
     from (${values}) as h(tenant_id, token_hash, kinds, i)
-    join sessions s on s.tenant_id = h.tenant_id and s.token_hash = h.token_hash
-    join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
-    where s.kind = any(h.kinds) and s.revoked_at is null and (s.expires_at is null or s.expires_at > now()) and u.disabled_at is null`)
+    ${SESSION_OF_CALL}
+    where ${LIVE_SESSION} and u.disabled_at is null`)
 
 /**
  * A signed session token (JWT): per call a tenant, the header's kid, the jti (the session's token hash) and the
@@ -138,11 +144,9 @@ export const VERIFY_SESSION_JWT = batchedStatement('vst_verify_session_jwt', ['t
       k.alg as k_alg, k.public_jwk as k_jwk, v.*
     from (${values}) as h(tenant_id, kid, jti, kinds, i)
     join signing_keys k on k.tenant_id = h.tenant_id and k.kid = h.kid and k.retired_at is null
-    left join lateral (select s.id as s_id, s.kind as s_kind, s.client_id as s_client_id, s.source as s_source,
-        s.created_at as s_created_at, s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, ${userColumns('u')}
+    left join lateral (select ${SESSION_ROW}, ${userColumns('u')}
       from sessions s join users u on u.id = s.user_id and u.tenant_id = s.tenant_id
-      where s.tenant_id = h.tenant_id and s.token_hash = h.jti and s.kind = any(h.kinds) and s.revoked_at is null
-        and (s.expires_at is null or s.expires_at > now())) v on true`)
+      where s.tenant_id = h.tenant_id and s.token_hash = h.jti and ${LIVE_SESSION}) v on true`)
 
 /**
  * The magic-link login in one statement, batched (db/batch.ts): consume the link, find the verified account of its
