@@ -12,9 +12,10 @@
 // dearer than one made for the actual arrays, plans the statement again on every execution: 0.2 ms each.)
 //
 // A statement that fails fails every call of its batch with the same error, as each would have failed alone
-// (a lost connection, a timeout). A batched write is one statement, so a failed batch wrote nothing: when its
-// error is one of the calls' own (`alone`: a constraint, a deadlock with another writer), each call of the
-// batch runs again by itself, in the statement of one row, and gets its own answer or error.
+// (a lost connection, a timeout). A batched statement is one statement, so a failed batch wrote nothing: when
+// its error may be one call's own (callsOwnError: a value out of range, a constraint, a deadlock with another
+// writer), each call of the batch runs again by itself, in the statement of one row, and gets its own answer
+// or error: one request's bad value (or one tenant's) never fails the others it shared a batch with.
 import type { PoolQuery } from './index.ts'
 import { preparedStatement } from './prepared.ts'
 
@@ -29,15 +30,22 @@ export interface BatchedStatement {
   readonly arity: number
   /** The statement for `size` calls (one of BATCH_SIZES), registered as the named statement `<name>_<size>`. */
   text (size: number): string
-  /** A batch of several that failed with an error this accepts runs again one call at a time (writes). */
-  readonly alone?: (err: unknown) => boolean
+}
+
+/**
+ * An error that may be one call's and not the whole batch's: SQLSTATE class 22 (data exception: a value out of
+ * range), 23 (integrity constraint) or 40 (deadlock, serialization failure). A lost connection, a timeout or a
+ * cancelled statement is everyone's.
+ */
+export function callsOwnError (err: unknown): boolean {
+  return /^(22|23|40)/.test(String((err as { code?: unknown } | null)?.code ?? ''))
 }
 
 /**
  * A batched statement: `types` are the PostgreSQL types of one call's parameters, `build` gets the VALUES list
  * (`(values …) as h(<columns>, i)` is the caller's to write, so it names the columns) and returns the statement.
  */
-export function batchedStatement (name: string, types: readonly string[], build: (values: string) => string, opts: { alone?: (err: unknown) => boolean } = {}): BatchedStatement {
+export function batchedStatement (name: string, types: readonly string[], build: (values: string) => string): BatchedStatement {
   const texts = new Map<number, string>()
   for (const size of BATCH_SIZES) {
     const rows = Array.from({ length: size }, (_, j) => `(${types.map((t, c) => `$${j * types.length + c + 1}::${t}`).join(', ')}, ${j + 1})`)
@@ -46,7 +54,6 @@ export function batchedStatement (name: string, types: readonly string[], build:
   return {
     name,
     arity: types.length,
-    alone: opts.alone,
     text (size) {
       const text = texts.get(size)
       if (text === undefined) throw new Error(`${name}: no statement for ${size} calls`)
@@ -66,14 +73,12 @@ interface Pending<R> { params: readonly unknown[], resolve: (rows: R[]) => void,
 export class Batched<R extends { i: number }> {
   readonly #query: PoolQuery
   readonly #statement: BatchedStatement
-  readonly #alone: ((err: unknown) => boolean) | undefined
   #pending: Array<Pending<R>> = []
   #scheduled = false
 
   constructor (query: PoolQuery, statement: BatchedStatement) {
     this.#query = query
     this.#statement = statement
-    this.#alone = statement.alone
   }
 
   /** The rows of this call's parameters. */
@@ -105,7 +110,7 @@ export class Batched<R extends { i: number }> {
       for (const row of rows) mine[Number(row.i) - 1]?.push(row)
       for (let j = 0; j < batch.length; j++) batch[j].resolve(mine[j])
     }, (err: unknown) => {
-      if (batch.length > 1 && this.#alone?.(err)) { for (const p of batch) this.#send([p]); return }
+      if (batch.length > 1 && callsOwnError(err)) { for (const p of batch) this.#send([p]); return }
       for (const p of batch) p.reject(err)
     })
   }

@@ -161,8 +161,8 @@ export const VERIFY_SESSION_JWT = batchedStatement('vst_verify_session_jwt', ['t
  * then finds it spent); two calls creating one address's account, the first registers it and the second signs
  * in to it. A concurrent first login of the same address elsewhere makes the insert do nothing: that call's
  * session then has a NULL user_id, and the NOT NULL violation (23502) rolls the whole statement back, links
- * included; each call of the batch then runs alone (`alone`), and the one that met the race takes the
- * transactional path.
+ * included; each call of the batch then runs alone (db/batch.ts callsOwnError), and the one that met the race
+ * takes the transactional path.
  */
 export const MAGIC_LINK_LOGIN = batchedStatement('vst_magic_link_login',
   ['text', 'text', 'text', 'text', 'text', 'text', 'double precision', 'text', 'text', 'text', 'text', 'text', 'text'],
@@ -203,10 +203,7 @@ export const MAGIC_LINK_LOGIN = batchedStatement('vst_magic_link_login',
         now() + make_interval(secs => h.ttl)
       from link join h on h.i = link.i
     )
-    select i, id, username, email, given_name, family_name, is_new from account`,
-  // A constraint of one call (the concurrent first login's 23502, a unique key), a deadlock or serialization
-  // failure with another writer: not the batch's, so each call is tried alone. A lost connection is everyone's.
-  { alone: (err) => /^(23|40)/.test(String((err as { code?: unknown } | null)?.code ?? '')) })
+    select i, id, username, email, given_name, family_name, is_new from account`)
 
 const batches = new WeakMap<object, Map<BatchedStatement, Batched<any>>>()
 

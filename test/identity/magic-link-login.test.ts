@@ -152,3 +152,21 @@ t.test('postgres: a batch that meets a concurrent first login elsewhere runs eac
   const later = await Promise.all([await link('later1@acme.test'), await link('later2@acme.test'), await link('later3@acme.test')].map((tk) => identity.signInWithMagicLink(tk, session)))
   t.ok(later.every((r) => r.kind === 'signed-in'), 'the statement of four rows runs again on the connection where it failed')
 })
+
+t.test('postgres: one login\'s bad value does not fail the others of its batch (another tenant\'s here)', async (t) => {
+  const { db, identity, link } = await setup(t, 'postgres')
+  // A session lifetime past PostgreSQL's timestamps (22008): every login with it fails, alone or not.
+  const other = createTenantIdentity(db, { tenantId: 'other', linking: 'verified-email', mail: createMailOutbox({ queue: null, runner: null, log }) })
+  const otherLink = (await other.sendMagicLink({ email: 'far@other.test', ttlSeconds: 600, compose: () => ({ from: 'a@other.test', subject: 's', text: 't' }) })).token
+  const mine = [await link('near1@acme.test'), await link('near2@acme.test')]
+  const results = await Promise.allSettled([
+    identity.signInWithMagicLink(mine[0], session),
+    other.signInWithMagicLink(otherLink, { ...session, ttlSeconds: 1e15 }),
+    identity.signInWithMagicLink(mine[1], session)
+  ])
+  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'], 'only the login with the bad value fails')
+  t.match((results[1] as PromiseRejectedResult).reason, { code: '22008' })
+  t.same(results.flatMap((r) => (r.status === 'fulfilled' && r.value.kind === 'signed-in' ? [r.value.user.email] : [])), ['near1@acme.test', 'near2@acme.test'])
+  t.equal((await db.selectFrom('sessions').select('id').execute()).length, 2, 'the two sessions, nothing of the failed one')
+  t.equal((await db.selectFrom('one_time_tokens').select('id').where('consumed_at', 'is', null).execute()).length, 1, 'the failed login\'s link is not spent')
+})
